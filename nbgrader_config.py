@@ -1,0 +1,27 @@
+"""The course's one configuration file.
+
+nbgrader reads it (``nbgrader generate_assignment``, ``autograde``,
+``formgrader``), and so does dlcourse: the ``c.Grading`` options at the end are
+documented in ``dlcourse.config.Grading``. Paths are relative to this folder,
+the course root.
+"""
+
+c = get_config()  # noqa: F821  (traitlets provides get_config when it runs this file)
+
+c.CourseDirectory.course_id = "dlcourse"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+# The gradebook: SQLite by default; any SQLAlchemy URL nbgrader accepts works.
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+
+# What a student sees where a solution was.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# dlcourse's grader.
+c.Grading.key_directory = "keys"
+c.Grading.cell_timeout = 300
+c.Grading.notebook_timeout = 1200

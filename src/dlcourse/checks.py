@@ -1,0 +1,94 @@
+"""``check``: what a quiz's hidden tests call to record a value for grading.
+
+In a test cell of a quiz's source notebook, between nbgrader's hidden-test
+markers, the instructor writes::
+
+    ### BEGIN HIDDEN TESTS
+    from dlcourse.checks import check
+    check("softmax_rows", softmax(hidden_logits), rtol=1e-5, atol=1e-6)
+    ### END HIDDEN TESTS
+
+``check`` encodes the value as plain JSON (:mod:`dlcourse.grading.values`) and
+emits it as a display output of MIME type :data:`MIME_TYPE`; the grader reads
+it from the executed cell's outputs. What happens next depends on where the
+kernel runs:
+
+- **Under dlcourse's grader** (``DLCOURSE_CHECK_MODE=record``, set by the
+  grader): only record. The key is not in reach of the kernel; the grader
+  compares outside it, with the tolerances the key holds, not these.
+- **Anywhere else** (stock ``nbgrader autograde``, or the instructor running
+  the source): also compare in the kernel against the key of the quiz named by
+  the working directory (nbgrader runs a notebook in a folder named after its
+  assignment), and raise ``AssertionError`` on a mismatch so the cell fails.
+  With no key, it raises, unless the notebook runs in ``source/`` (authoring),
+  where it only proves the value can be recorded.
+
+The value must be a number, string, ``None``, a NumPy array or framework
+tensor, or a list, tuple or string-keyed dict of those.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .config import CourseNotFound, find_course_root, validate_identifier
+from .grading import values
+
+MIME_TYPE = "application/vnd.dlcourse.check.v1+json"
+MODE_VARIABLE = "DLCOURSE_CHECK_MODE"
+RECORD_ONLY = "record"
+
+_keys: dict[Path, Any] = {}
+
+
+class CheckFailed(AssertionError):
+    """A recorded value differs from the key (stock nbgrader mode only)."""
+
+
+def check(name: str, value: Any, *, rtol: float = 1e-5, atol: float = 1e-8) -> None:
+    """Record ``value`` under ``name`` for grading.
+
+    ``rtol`` and ``atol`` are the tolerances for numbers: a recorded number
+    ``a`` matches the key's ``e`` when ``|a - e| <= atol + rtol * |e|``. They
+    have no effect on strings, booleans or the shapes of arrays, which must
+    match exactly.
+    """
+    validate_identifier(name, "check name")
+    record = {"name": name, "value": values.encode(value), "rtol": float(rtol), "atol": float(atol)}
+    _emit(record)
+    if os.environ.get(MODE_VARIABLE) != RECORD_ONLY:
+        _compare_in_kernel(record)
+
+
+def _emit(record: dict) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # plain Python: nothing to record into
+        return
+    display({MIME_TYPE: record, "text/plain": f"check {record['name']!r} recorded"}, raw=True)
+
+
+def _compare_in_kernel(record: dict) -> None:
+    """Stock nbgrader's path: compare against the key here, since no grader will."""
+    from .grading.key import KeyError_, key_path, read_key
+
+    here = Path.cwd()
+    try:
+        path = key_path(here.name, root=find_course_root(here))
+        if path not in _keys:
+            _keys[path] = read_key(path)
+        key = _keys[path]
+    except (CourseNotFound, KeyError_, ValueError) as error:
+        if here.parent.name == "source":
+            return  # authoring: the value was recorded, and that is all we can say
+        raise CheckFailed(f"check {record['name']!r} cannot be graded: {error}") from None
+    expected = key.check_named(record["name"])
+    if expected is None:
+        raise CheckFailed(f"the key of {key.quiz} has no check named {record['name']!r}")
+    reason = values.mismatch(
+        expected.value, values.decode(record["value"]), rtol=expected.rtol, atol=expected.atol
+    )
+    if reason:
+        raise CheckFailed(f"check {record['name']!r}: {reason}")

@@ -1,0 +1,78 @@
+"""The course directory and the grader's options, read from ``nbgrader_config.py``.
+
+The course has one config file, ``nbgrader_config.py`` at its root: nbgrader
+reads its ``c.CourseDirectory`` and preprocessor sections, and dlcourse reads
+the ``c.Grading`` section below from the same file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from traitlets import Float, Integer, Unicode
+from traitlets.config import Config, Configurable
+from traitlets.config.loader import PyFileConfigLoader
+
+CONFIG_FILE = "nbgrader_config.py"
+#: Quiz ids, grade ids and check names: letters, digits, ``_`` and ``-`` only.
+IDENTIFIER = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class CourseNotFound(RuntimeError):
+    """No course directory (a folder with ``nbgrader_config.py``) was found."""
+
+
+class Grading(Configurable):
+    """Options of dlcourse's grader, set as ``c.Grading.<name>`` in nbgrader_config.py."""
+
+    key_directory = Unicode(
+        "keys",
+        help="Where `dlcourse release` stores each quiz's key, relative to the course root. "
+        "It must not be inside release/ or anything handed to students.",
+    ).tag(config=True)
+    cell_timeout = Float(
+        300.0, help="Seconds one cell of a submission may run before it is stopped."
+    ).tag(config=True)
+    notebook_timeout = Float(
+        1200.0, help="Seconds a whole submission may run; cells after that are not run."
+    ).tag(config=True)
+    startup_timeout = Float(
+        120.0, help="Seconds to wait for a grading kernel to start."
+    ).tag(config=True)
+    kernel_name = Unicode(
+        "python3", help="The Jupyter kernel that runs submissions and solutions."
+    ).tag(config=True)
+    max_output_bytes = Integer(
+        2_000_000, help="Output kept per cell in the graded copy; the rest is cut."
+    ).tag(config=True)
+
+
+def validate_identifier(value: str, what: str) -> str:
+    """Return ``value`` if it is a valid quiz id, grade id or check name, else raise."""
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+        raise ValueError(f"invalid {what} {value!r}: use letters, digits, '_' and '-' only")
+    return value
+
+
+def find_course_root(start: str | os.PathLike | None = None) -> Path:
+    """Return the nearest folder at or above ``start`` (default: the working
+    directory) that holds ``nbgrader_config.py``."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise CourseNotFound(
+        f"no {CONFIG_FILE} in {here} or any folder above it: run dlcourse from the course directory"
+    )
+
+
+def load_config(root: Path) -> Config:
+    """Read the course's ``nbgrader_config.py``."""
+    return PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
+
+
+def grading_options(root: Path) -> Grading:
+    """The ``c.Grading`` options of the course at ``root``, defaults filled in."""
+    return Grading(config=load_config(root))

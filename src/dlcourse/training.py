@@ -1,0 +1,66 @@
+"""A PyTorch training loop with a progress bar and a history, shared by the lessons.
+
+Taught in lesson 01 (``notebooks/01_frameworks.ipynb``, "PyTorch: nn.Module and
+a training loop"), where the loop is written out step by step; later lessons
+call :func:`fit` instead of pasting it again.
+"""
+
+from __future__ import annotations
+
+from tqdm.auto import tqdm
+
+
+def evaluate(model, loader, *, loss_fn=None, device="cpu") -> dict[str, float]:
+    """Return the mean loss (if ``loss_fn`` is given) and accuracy of a classifier."""
+    import torch
+
+    model.eval()
+    correct, total, loss_sum = 0, 0, 0.0
+    with torch.inference_mode():
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            logits = model(x)
+            if loss_fn is not None:
+                loss_sum += loss_fn(logits, y).item() * len(y)
+            correct += (logits.argmax(dim=1) == y).sum().item()
+            total += len(y)
+    result = {"accuracy": correct / total}
+    if loss_fn is not None:
+        result["loss"] = loss_sum / total
+    return result
+
+
+def fit(model, train_loader, *, epochs, optimizer, loss_fn, val_loader=None, device="cpu",
+        progress=True) -> dict[str, list[float]]:
+    """Train ``model`` for ``epochs`` passes over ``train_loader``.
+
+    Returns the history: per epoch, the training ``loss`` and ``accuracy`` and,
+    with a ``val_loader``, ``val_loss`` and ``val_accuracy``, ready for
+    :func:`dlcourse.plotting.plot_history`.
+    """
+    model.to(device)
+    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    if val_loader is not None:
+        history.update(val_loss=[], val_accuracy=[])
+    bar = tqdm(range(epochs), desc="epochs", disable=not progress)
+    for _ in bar:
+        model.train()
+        correct, total, loss_sum = 0, 0, 0.0
+        for x, y in train_loader:
+            x, y = x.to(device), y.to(device)
+            optimizer.zero_grad()
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(dim=1) == y).sum().item()
+            total += len(y)
+        history["loss"].append(loss_sum / total)
+        history["accuracy"].append(correct / total)
+        if val_loader is not None:
+            scores = evaluate(model, val_loader, loss_fn=loss_fn, device=device)
+            history["val_loss"].append(scores["loss"])
+            history["val_accuracy"].append(scores["accuracy"])
+        bar.set_postfix(loss=f"{history['loss'][-1]:.3f}")
+    return history
