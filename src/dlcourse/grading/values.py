@@ -163,7 +163,8 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
-def mismatch(expected: Any, actual: Any, *, rtol: float, atol: float, path: str = "value") -> str | None:
+def mismatch(expected: Any, actual: Any, *, rtol: float, atol: float,
+             path: str = "value") -> str | None:
     """Compare two decoded values; return ``None`` if they match, else why not.
 
     The reason names the place and the kind of difference (type, shape,

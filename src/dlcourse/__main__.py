@@ -1,0 +1,5 @@
+"""``python -m dlcourse`` is the ``dlcourse`` command."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""The instructor's command line: a thin layer over the documented Python API.
+
+Each command parses its arguments and calls one keyword-only function
+(``dlcourse.grading.release.release``, ``dlcourse.grading.grade.grade_notebook``),
+so the CLI and the API cannot drift. Exit status: 0 on success, 1 when the
+work failed (a quiz that cannot be released, a notebook that cannot be
+graded), 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .config import CourseNotFound
+
+
+def _release(args) -> int:
+    from .grading.release import release
+
+    for released in release(args.quizzes or None):
+        print(f"released {released.quiz}: {released.notebook} "
+              f"({released.checks} checks, {released.points:g} autograded points)")
+    return 0
+
+
+def _grade(args) -> int:
+    from .grading.grade import grade_notebook
+
+    result = grade_notebook(args.notebook, quiz=args.quiz)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        width = max(len(item.grade_id) for item in result.items)
+        for item in result.items:
+            score = "-" if item.score is None else f"{item.score:g}"
+            print(f"{item.grade_id:<{width}}  {item.status:<8} {score:>4}/{item.max_score:<4g}"
+                  f" {item.message}")
+        print(f"{result.quiz}: {result.score:g} / {result.max_score:g} autograded points"
+              + (f" (+ {result.manual_max_score:g} graded by hand)"
+                 if result.manual_max_score else ""))
+    if result.error:
+        print(f"dlcourse grade: {result.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="dlcourse", description=__doc__.splitlines()[0])
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    release = commands.add_parser(
+        "release", help="regenerate release/ and the keys from source/")
+    release.add_argument("quizzes", nargs="*", metavar="QUIZ",
+                         help="quiz ids (default: every quiz in source/)")
+    release.set_defaults(run=_release)
+
+    grade = commands.add_parser(
+        "grade", help="grade one notebook against the key, without a gradebook")
+    grade.add_argument("notebook", help="the submitted notebook")
+    grade.add_argument("--quiz", required=True, help="the quiz id, e.g. quiz01_frameworks")
+    grade.add_argument("--json", action="store_true", help="print the result as JSON")
+    grade.set_defaults(run=_grade)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from .grading.key import KeyError_
+    from .grading.release import ReleaseError
+    from .grading.source import QuizError
+
+    try:
+        return args.run(args)
+    except (CourseNotFound, KeyError_, ReleaseError, QuizError, ValueError) as error:
+        print(f"dlcourse {args.command}: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,183 @@
+"""Grade one submission: assemble, execute, and compare its checks with the key.
+
+An autograded item (a test cell) is
+
+- ``passed`` when its cell ran without an error and every check the key
+  holds for it was recorded in that cell, well formed and matching;
+- ``failed`` when the cell raised ``AssertionError`` (a visible test) or a
+  check is missing, malformed, of the wrong type or differs from the key;
+- ``error`` when the cell raised anything else, or never ran because the
+  kernel died;
+- ``timeout`` when the cell, or the notebook, ran out of time;
+- ``missing`` when it would be an error and the submission lacks the answer
+  cell(s) the item grades.
+
+Manual items (free text) are ``manual`` with score ``None``. Messages name
+the check and the kind of problem, or the type of an exception, never the
+key's values, hidden inputs or an exception's text.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..config import find_course_root, grading_options
+from . import execute, values
+from .assemble import SubmissionError, assemble, read_submission
+from .key import Key, key_path, read_key
+from .records import records_of
+from .source import Item, SourceQuiz, load_source
+
+PASSED, FAILED, ERROR, TIMEOUT, MISSING, MANUAL = (
+    "passed", "failed", "error", "timeout", "missing", "manual")
+#: The largest file copied from a submission's folder into its scratch folder.
+MAX_COPIED_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class ItemResult:
+    grade_id: str
+    score: float | None
+    max_score: float
+    status: str
+    message: str = ""
+
+
+@dataclass
+class GradeResult:
+    quiz: str
+    score: float
+    max_score: float
+    manual_max_score: float
+    items: list[ItemResult] = field(default_factory=list)
+    error: str | None = None
+    #: the executed notebook (with hidden tests: for instructors only)
+    executed: object | None = None
+
+    def to_json(self) -> dict:
+        """The contract's JSON result, with ``manual_max_score`` and ``error`` added."""
+        document = {k: v for k, v in asdict(self).items() if k not in ("executed", "items")}
+        document["items"] = [asdict(item) for item in self.items]
+        return document
+
+
+def judge(item: Item, cell, outcome: execute.CellOutcome | None, key: Key,
+          answered: set[str]) -> ItemResult:
+    """The verdict on one autograded item, from its executed test cell and the key."""
+    def result(status: str, message: str = "") -> ItemResult:
+        score = item.points if status == PASSED else 0.0
+        return ItemResult(item.grade_id, score, item.points, status, message)
+
+    unanswered = [a for a in item.answers if a not in answered]
+    if outcome is None or outcome.status in (execute.DEAD, execute.NOT_RUN):
+        reason = outcome.evalue if outcome else "the test cell did not run"
+        return result(MISSING if unanswered else ERROR, reason)
+    if outcome.status == execute.TIMEOUT:
+        return result(TIMEOUT, outcome.evalue)
+    if outcome.status == execute.ERROR:
+        if unanswered:
+            return result(MISSING, f"no answer cell {', '.join(unanswered)} in the submission")
+        # Only the exception's type: its text may quote hidden inputs, and a
+        # student's own code chooses that text.
+        if outcome.ename in ("AssertionError", "CheckFailed"):
+            return result(FAILED, f"{outcome.ename} in the test cell")
+        return result(ERROR, f"{outcome.ename} in the test cell")
+
+    recorded: dict[str, list] = {}
+    for record in records_of(cell):
+        recorded.setdefault(record.name, []).append(record)
+    expected_checks = key.items.get(item.grade_id)
+    if not expected_checks:
+        return result(ERROR, "the key has no checks for this item: run `dlcourse release`")
+    for expected in expected_checks:
+        got = recorded.get(expected.name)
+        if not got:
+            return result(FAILED, f"check {expected.name!r} was not recorded")
+        for record in got:
+            if record.problem:
+                return result(FAILED, f"check {expected.name!r}: {record.problem}")
+            try:
+                reason = values.mismatch(expected.value, record.value,
+                                         rtol=expected.rtol, atol=expected.atol)
+            except values.ValueFormatError as error:
+                reason = str(error)
+            if reason:
+                return result(FAILED, f"check {expected.name!r}: {reason}")
+    return result(PASSED)
+
+
+def score(source: SourceQuiz, notebook, outcomes: list[execute.CellOutcome], key: Key,
+          answered: set[str], index_of: dict[str, int]) -> GradeResult:
+    """Turn an executed, assembled notebook into a result."""
+    by_index = {outcome.index: outcome for outcome in outcomes}
+    items = []
+    for item in source.items:
+        if item.manual:
+            status = MANUAL if set(item.answers) <= answered else MISSING
+            items.append(ItemResult(item.grade_id, None, item.points, status,
+                                    "graded by a person"))
+            continue
+        index = index_of[item.grade_id]
+        items.append(judge(item, notebook.cells[index], by_index.get(index), key, answered))
+    total = sum(i.score for i in items if i.score is not None)
+    return GradeResult(source.quiz, total, source.max_score, source.manual_max_score, items)
+
+
+def failed_whole(source: SourceQuiz, message: str) -> GradeResult:
+    """The result of a submission that could not be run at all: every item scores zero."""
+    items = [ItemResult(i.grade_id, None if i.manual else 0.0, i.points,
+                        MISSING if i.manual else ERROR, message) for i in source.items]
+    return GradeResult(source.quiz, 0.0, source.max_score, source.manual_max_score, items,
+                       error=message)
+
+
+def copy_submission_files(folder: Path, scratch: Path, *, skip: Path) -> None:
+    """Copy the regular files of a submission's folder (not links) into its scratch folder."""
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_symlink() or path == skip or any(p.startswith(".") for p in relative.parts):
+            continue
+        if path.is_file() and path.stat().st_size <= MAX_COPIED_FILE_BYTES:
+            target = scratch / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None = None,
+                   limits: execute.Limits | None = None) -> GradeResult:
+    """Grade one submitted notebook of ``quiz`` against the key, without a gradebook.
+
+    The submission's answer cells are merged into the source notebook
+    (:mod:`.assemble`), run in a fresh scratch folder holding a copy of the
+    submission's other files, and each test cell's check records are compared
+    with the key outside the kernel. A notebook that cannot be read scores
+    zero with ``error`` set; it raises nothing.
+    """
+    root = Path(root) if root else find_course_root()
+    source = load_source(root, quiz)
+    key = read_key(key_path(quiz, root=root))
+    limits = limits or execute.Limits.from_options(grading_options(root))
+    path = Path(notebook)
+    try:
+        submission = read_submission(path)
+    except SubmissionError as error:
+        return failed_whole(source, str(error))
+    assembled = assemble(source, submission)
+    index_of = {}
+    for index, cell in enumerate(assembled.notebook.cells):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id and index not in assembled.added:
+            index_of[grade_id] = index
+    with tempfile.TemporaryDirectory(prefix="dlcourse-grade-") as scratch:
+        copy_submission_files(path.parent, Path(scratch), skip=path)
+        try:
+            outcomes = execute.run(assembled.notebook, workdir=Path(scratch), limits=limits)
+        except Exception as error:  # the kernel could not start, or nbclient broke
+            return failed_whole(source, f"{path}: could not be run ({type(error).__name__}: "
+                                        f"{error})")
+    result = score(source, assembled.notebook, outcomes, key, assembled.answered, index_of)
+    result.executed = assembled.notebook
+    return result

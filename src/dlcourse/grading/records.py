@@ -1,0 +1,54 @@
+"""Read the check records a cell displayed, as the grader sees them.
+
+A record is a ``display_data`` output whose data holds
+:data:`dlcourse.checks.MIME_TYPE`. Only the outputs of a test cell are read
+for that test cell's item: a record displayed by any other cell counts for
+nothing. Records are only decoded here; whether they match is decided in
+:mod:`.grade` against the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..checks import MIME_TYPE
+from ..config import IDENTIFIER
+from . import values
+
+
+@dataclass(frozen=True)
+class Record:
+    name: str
+    value: Any  # decoded, or None when malformed
+    encoded: Any  # as displayed, for the key
+    rtol: float
+    atol: float
+    problem: str | None = None
+
+
+def records_of(cell) -> list[Record]:
+    """The check records among ``cell``'s outputs, in display order."""
+    found = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") != "display_data":
+            continue
+        raw = output.get("data", {}).get(MIME_TYPE)
+        if raw is None:
+            continue
+        found.append(_parse(raw))
+    return found
+
+
+def _parse(raw: Any) -> Record:
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+        return Record("", None, raw, 0.0, 0.0, problem="a check record without a name")
+    name = raw["name"]
+    if not IDENTIFIER.fullmatch(name):
+        return Record(name, None, raw, 0.0, 0.0, problem="a check record with an invalid name")
+    try:
+        value = values.decode(raw.get("value"))
+        rtol, atol = float(raw.get("rtol", 0.0)), float(raw.get("atol", 0.0))
+    except (values.ValueFormatError, TypeError, ValueError) as error:
+        return Record(name, None, raw.get("value"), 0.0, 0.0, problem=f"malformed: {error}")
+    return Record(name, value, raw["value"], rtol, atol)
