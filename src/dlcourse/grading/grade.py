@@ -65,7 +65,7 @@ class GradeResult:
 
 
 def judge(item: Item, cell, outcome: execute.CellOutcome | None, key: Key,
-          answered: set[str]) -> ItemResult:
+          answered: set[str], answer_outcomes: dict[str, execute.CellOutcome]) -> ItemResult:
     """The verdict on one autograded item, from its executed test cell and the key."""
     def result(status: str, message: str = "") -> ItemResult:
         score = item.points if status == PASSED else 0.0
@@ -77,6 +77,10 @@ def judge(item: Item, cell, outcome: execute.CellOutcome | None, key: Key,
         return result(MISSING if unanswered else ERROR, reason)
     if outcome.status == execute.TIMEOUT:
         return result(TIMEOUT, outcome.evalue)
+    slow = [a for a in item.answers
+            if a in answer_outcomes and answer_outcomes[a].status == execute.TIMEOUT]
+    if slow and outcome.status == execute.ERROR:
+        return result(TIMEOUT, f"answer cell {', '.join(slow)} ran out of time")
     if outcome.status == execute.ERROR:
         if unanswered:
             return result(MISSING, f"no answer cell {', '.join(unanswered)} in the submission")
@@ -113,6 +117,8 @@ def score(source: SourceQuiz, notebook, outcomes: list[execute.CellOutcome], key
           answered: set[str], index_of: dict[str, int]) -> GradeResult:
     """Turn an executed, assembled notebook into a result."""
     by_index = {outcome.index: outcome for outcome in outcomes}
+    answer_outcomes = {a: by_index[index_of[a]] for a in source.answer_ids
+                       if a in index_of and index_of[a] in by_index}
     items = []
     for item in source.items:
         if item.manual:
@@ -121,7 +127,8 @@ def score(source: SourceQuiz, notebook, outcomes: list[execute.CellOutcome], key
                                     "graded by a person"))
             continue
         index = index_of[item.grade_id]
-        items.append(judge(item, notebook.cells[index], by_index.get(index), key, answered))
+        items.append(judge(item, notebook.cells[index], by_index.get(index), key, answered,
+                           answer_outcomes))
     total = sum(i.score for i in items if i.score is not None)
     return GradeResult(source.quiz, total, source.max_score, source.manual_max_score, items)
 

@@ -1,0 +1,217 @@
+"""dlcourse.grading on the tiny quiz (tests/files/course): verdicts come from the
+source's test cells and the key, whatever the submission does.
+
+Each test builds a submission the way a student would: the released notebook
+with answer cells filled in, sometimes with cells added or edited.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dlcourse.checks import MIME_TYPE
+from dlcourse.grading import values
+from dlcourse.grading.execute import Limits
+from dlcourse.grading.grade import grade_notebook
+
+FAST = Limits(cell_timeout=5, notebook_timeout=60)
+RIGHT = {"letter_answer": 'answer_letter = "b"',
+         "scaled_sum_answer": "def scaled_sum(x, k):\n    return k * np.asarray(x).sum(axis=1)"}
+
+
+def released(root: Path) -> nbformat.NotebookNode:
+    return nbformat.read(root / "release" / "quiz_tiny" / "quiz_tiny.ipynb", as_version=4)
+
+
+def cell_index(notebook, grade_id: str) -> int:
+    return next(i for i, c in enumerate(notebook.cells)
+                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def submit(root: Path, tmp_path: Path, answers: dict[str, str], edit=None) -> Path:
+    """Write a submission: the student version with ``answers`` by grade id, then ``edit``."""
+    notebook = released(root)
+    for grade_id, text in answers.items():
+        notebook.cells[cell_index(notebook, grade_id)].source = text
+    if edit:
+        edit(notebook)
+    path = tmp_path / "quiz_tiny.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def grade(root, path, limits=FAST):
+    result = grade_notebook(path, quiz="quiz_tiny", root=root, limits=limits)
+    return result, {item.grade_id: item.status for item in result.items}
+
+
+def test_the_solution_scores_full_marks(tiny_course):
+    result, statuses = grade(tiny_course, tiny_course / "source/quiz_tiny/quiz_tiny.ipynb")
+    assert result.score == result.max_score == 3
+    assert statuses == {"letter": "passed", "scaled_sum": "passed", "why_hidden": "manual"}
+
+
+def test_the_blank_student_version_scores_zero(tiny_course):
+    result, statuses = grade(tiny_course, tiny_course / "release/quiz_tiny/quiz_tiny.ipynb")
+    assert result.score == 0
+    assert statuses == {"letter": "error", "scaled_sum": "error", "why_hidden": "manual"}
+
+
+def test_a_right_answer_written_differently_passes(tiny_course, tmp_path):
+    other = {"letter_answer": "answer_letter = chr(ord('a') + 1)",
+             "scaled_sum_answer": "def scaled_sum(x, k):\n"
+                                  "    return np.einsum('ij->i', np.asarray(x, float)) * k"}
+    result, _ = grade(tiny_course, submit(tiny_course, tmp_path, other))
+    assert result.score == 3
+
+
+def test_a_wrong_answer_fails_only_its_item(tiny_course, tmp_path):
+    result, statuses = grade(tiny_course, submit(
+        tiny_course, tmp_path, {**RIGHT, "letter_answer": 'answer_letter = "c"'}))
+    assert statuses["letter"] == "failed" and statuses["scaled_sum"] == "passed"
+    assert result.score == 2
+
+
+def test_an_answer_right_on_the_visible_example_only_fails(tiny_course, tmp_path):
+    # sums every row as if k were 2: right on the visible test, wrong on hidden inputs
+    cheat = "def scaled_sum(x, k):\n    return 2 * np.asarray(x).sum(axis=1)"
+    _, statuses = grade(tiny_course, submit(
+        tiny_course, tmp_path, {**RIGHT, "scaled_sum_answer": cheat}))
+    assert statuses["scaled_sum"] == "failed"
+
+
+def test_a_test_cell_edited_to_pass_is_replaced_by_the_source(tiny_course, tmp_path):
+    def edit(notebook):
+        for grade_id in ("letter", "scaled_sum"):
+            notebook.cells[cell_index(notebook, grade_id)].source = "pass"
+
+    result, statuses = grade(tiny_course, submit(
+        tiny_course, tmp_path, {"letter_answer": 'answer_letter = "a"'}, edit))
+    assert statuses["letter"] == "failed" and statuses["scaled_sum"] == "error"
+    assert result.score == 0
+
+
+def test_deleted_test_cells_still_run(tiny_course, tmp_path):
+    def edit(notebook):
+        notebook.cells = [c for c in notebook.cells
+                          if not c.metadata.get("nbgrader", {}).get("grade")]
+
+    result, _ = grade(tiny_course, submit(tiny_course, tmp_path, RIGHT, edit))
+    assert result.score == 3  # the source's test cells ran and the answers are right
+
+
+def test_patching_check_away_makes_the_check_missing(tiny_course, tmp_path):
+    patch = ('import dlcourse.checks\n'
+             'dlcourse.checks.check = lambda *args, **kwargs: None\n'
+             'answer_letter = "a"')
+    _, statuses = grade(tiny_course, submit(
+        tiny_course, tmp_path, {**RIGHT, "letter_answer": patch}))
+    assert statuses["letter"] == "failed"
+
+
+def test_patching_the_comparison_of_visible_tests_gains_nothing(tiny_course, tmp_path):
+    patch = ("import numpy.testing\n"
+             "numpy.testing.assert_allclose = lambda *args, **kwargs: None\n"
+             "def scaled_sum(x, k):\n    return np.zeros(len(x))")
+    _, statuses = grade(tiny_course, submit(
+        tiny_course, tmp_path, {**RIGHT, "scaled_sum_answer": patch}))
+    assert statuses["scaled_sum"] == "failed"
+
+
+def fake_record(name, value):
+    return {MIME_TYPE: {"name": name, "value": values.encode(value), "rtol": 1e9, "atol": 1e9}}
+
+
+def test_records_displayed_outside_test_cells_count_for_nothing(tiny_course, tmp_path):
+    forged = json.dumps(fake_record("letter", "c"))
+    answer = (f"from IPython.display import display\ndisplay({forged}, raw=True)\n"
+              'answer_letter = "a"')
+    _, statuses = grade(tiny_course, submit(
+        tiny_course, tmp_path, {**RIGHT, "letter_answer": answer}))
+    assert statuses["letter"] == "failed"
+
+
+def test_records_forged_into_a_test_cell_by_a_hook_fail_it(tiny_course, tmp_path):
+    # a post-run hook displays a record in every later cell, the test cell included
+    forged = json.dumps(fake_record("scaled_sum_hidden", [0.0, 0.0, 0.0, 0.0]))
+    answer = ("from IPython import get_ipython\nfrom IPython.display import display\n"
+              f"get_ipython().events.register('post_run_cell', "
+              f"lambda result: display({forged}, raw=True))\n" + RIGHT["scaled_sum_answer"])
+    _, statuses = grade(tiny_course, submit(
+        tiny_course, tmp_path, {**RIGHT, "scaled_sum_answer": answer}))
+    assert statuses["scaled_sum"] == "failed"
+
+
+def test_a_missing_answer_cell_is_reported_missing(tiny_course, tmp_path):
+    def edit(notebook):
+        del notebook.cells[cell_index(notebook, "scaled_sum_answer")]
+
+    result, statuses = grade(tiny_course, submit(tiny_course, tmp_path, RIGHT, edit))
+    assert statuses == {"letter": "passed", "scaled_sum": "missing", "why_hidden": "manual"}
+    assert result.score == 1
+
+
+def test_cells_the_student_added_run_in_place(tiny_course, tmp_path):
+    def edit(notebook):
+        helper = nbformat.v4.new_code_cell("def row_sums(x):\n    return np.asarray(x).sum(1)")
+        notebook.cells.insert(cell_index(notebook, "scaled_sum_answer"), helper)
+
+    answers = {**RIGHT, "scaled_sum_answer": "def scaled_sum(x, k):\n    return k * row_sums(x)"}
+    result, _ = grade(tiny_course, submit(tiny_course, tmp_path, answers, edit))
+    assert result.score == 3
+
+
+def test_a_free_text_cell_turned_into_code_does_not_run(tiny_course, tmp_path):
+    def edit(notebook):
+        cell = notebook.cells[cell_index(notebook, "why_hidden")]
+        cell.cell_type, cell.source = "code", "import os\nos._exit(1)"
+        cell.outputs, cell.execution_count = [], None
+
+    result, statuses = grade(tiny_course, submit(tiny_course, tmp_path, RIGHT, edit))
+    assert result.score == 3 and statuses["why_hidden"] == "manual"
+
+
+def test_an_infinite_loop_times_out_and_the_rest_is_graded(tiny_course, tmp_path):
+    loop = "while True:\n    pass"
+    result, statuses = grade(tiny_course, submit(
+        tiny_course, tmp_path, {**RIGHT, "letter_answer": loop}))
+    assert statuses["letter"] == "timeout" and statuses["scaled_sum"] == "passed"
+    assert result.score == 2
+
+
+def test_a_kernel_that_exits_fails_what_did_not_run(tiny_course, tmp_path):
+    answer = "import os\nos._exit(0)"
+    result, statuses = grade(tiny_course, submit(
+        tiny_course, tmp_path, {**RIGHT, "scaled_sum_answer": answer}))
+    assert statuses["letter"] == "passed" and statuses["scaled_sum"] == "error"
+    assert result.score == 1
+
+
+def test_an_invalid_notebook_scores_zero_with_a_clear_error(tiny_course, tmp_path):
+    path = tmp_path / "quiz_tiny.ipynb"
+    path.write_text('{"cells": [ this is not json')
+    result, statuses = grade(tiny_course, path)
+    assert result.score == 0 and str(path) in result.error and "not a valid notebook" in result.error
+    assert set(statuses.values()) == {"error", "missing"}
+
+
+def test_feedback_messages_never_quote_hidden_inputs(tiny_course, tmp_path):
+    leak = "def scaled_sum(x, k):\n    raise ValueError(repr(np.asarray(x).tolist()))"
+    result, _ = grade(tiny_course, submit(
+        tiny_course, tmp_path, {**RIGHT, "scaled_sum_answer": leak}))
+    item = next(i for i in result.items if i.grade_id == "scaled_sum")
+    assert item.status == "error" and item.message == "ValueError in the test cell"
+
+
+@pytest.mark.parametrize("grade_id", ["letter", "scaled_sum"])
+def test_an_item_passes_only_when_all_its_checks_match(tiny_course, tmp_path, grade_id):
+    # right on the float input, wrong on the integer one (which the key also holds)
+    half = ("def scaled_sum(x, k):\n    x = np.asarray(x)\n"
+            "    return k * x.sum(axis=1) if x.dtype.kind == 'f' else x.sum(axis=1)")
+    _, statuses = grade(tiny_course, submit(
+        tiny_course, tmp_path, {**RIGHT, "scaled_sum_answer": half}))
+    assert statuses["scaled_sum"] == "failed" and statuses["letter"] == "passed"
