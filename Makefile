@@ -21,8 +21,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# Jupyter refuses to run as root unless told; containers often run as root.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=. notebooks/01_frameworks.ipynb
+	$(BIN)/jupyter lab $(LAB_ROOT) $(LAB_ARGS) --notebook-dir=. notebooks/01_frameworks.ipynb
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
