@@ -9,6 +9,7 @@ tags stay. Clean notebooks in place with::
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -55,8 +56,16 @@ def problems(notebook: nbformat.NotebookNode) -> list[str]:
 
 
 def write(notebook: nbformat.NotebookNode, path: Path) -> None:
-    """Write a notebook the one way the repository stores them (stable bytes)."""
-    Path(path).write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+    """Write a notebook the one way the repository stores them (stable bytes).
+
+    The file is replaced atomically, so a reader never sees half a notebook,
+    and a read-only file (nbgrader writes its release read-only) is replaced too.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
 
 
 def main(argv: list[str] | None = None) -> int:
