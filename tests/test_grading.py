@@ -195,7 +195,8 @@ def test_an_invalid_notebook_scores_zero_with_a_clear_error(tiny_course, tmp_pat
     path = tmp_path / "quiz_tiny.ipynb"
     path.write_text('{"cells": [ this is not json')
     result, statuses = grade(tiny_course, path)
-    assert result.score == 0 and str(path) in result.error and "not a valid notebook" in result.error
+    assert result.score == 0
+    assert str(path) in result.error and "not a valid notebook" in result.error
     assert set(statuses.values()) == {"error", "missing"}
 
 
