@@ -216,3 +216,19 @@ def test_an_item_passes_only_when_all_its_checks_match(tiny_course, tmp_path, gr
     _, statuses = grade(tiny_course, submit(
         tiny_course, tmp_path, {**RIGHT, "scaled_sum_answer": half}))
     assert statuses["scaled_sum"] == "failed" and statuses["letter"] == "passed"
+
+
+
+def test_consecutive_test_cells_grade_the_same_answer(tiny_course, tmp_path):
+    from dlcourse.grading.source import load_source
+
+    notebook = nbformat.read(tiny_course / "source/quiz_tiny/quiz_tiny.ipynb", as_version=4)
+    second = nbformat.from_dict(notebook.cells[cell_index(notebook, "scaled_sum")])
+    second.metadata["nbgrader"]["grade_id"] = "scaled_sum_again"
+    notebook.cells.insert(cell_index(notebook, "scaled_sum") + 1, second)
+    (tmp_path / "source/quiz_tiny").mkdir(parents=True)
+    nbformat.write(notebook, tmp_path / "source/quiz_tiny/quiz_tiny.ipynb")
+    items = {item.grade_id: item for item in load_source(tmp_path, "quiz_tiny").items}
+    assert items["scaled_sum"].answers == items["scaled_sum_again"].answers
+    assert items["scaled_sum_again"].answers == ("scaled_sum_answer",)
+    assert items["letter"].answers == ("letter_answer",)

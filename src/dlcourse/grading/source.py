@@ -40,7 +40,8 @@ class Item:
     manual: bool
     cell_index: int
     #: grade ids of the answer cells this item grades: those since the
-    #: previous test cell (nbgrader's answer-then-test layout).
+    #: previous test cell (nbgrader's answer-then-test layout); a test cell
+    #: right after another test cell grades the same answers.
     answers: tuple[str, ...] = ()
 
 
@@ -94,6 +95,7 @@ def load_source(root: Path, quiz: str) -> SourceQuiz:
     parsed = SourceQuiz(quiz=quiz, path=path, notebook=notebook)
     seen: set[str] = set()
     pending_answers: list[str] = []
+    graded_answers: tuple[str, ...] = ()
     for index, cell in enumerate(notebook.cells):
         meta = nbgrader_meta(cell)
         if not meta:
@@ -118,8 +120,9 @@ def load_source(root: Path, quiz: str) -> SourceQuiz:
         elif is_test(cell):
             if "### BEGIN HIDDEN TESTS" not in cell.source:
                 raise QuizError(f"{path}: test cell {grade_id!r} has no hidden tests with checks")
-            parsed.items.append(Item(grade_id, points, False, index, tuple(pending_answers)))
-            pending_answers = []
+            if pending_answers:
+                graded_answers, pending_answers = tuple(pending_answers), []
+            parsed.items.append(Item(grade_id, points, False, index, graded_answers))
         elif meta.get("task"):
             parsed.items.append(Item(grade_id, points, True, index))
     if not parsed.autograded:
