@@ -18,10 +18,10 @@ FILES = Path(__file__).resolve().parent / "files"
 
 
 def copy_course(source_root: Path, target: Path) -> Path:
-    """Copy what grading needs of a course: its config, source/ and release/."""
+    """Copy what grading needs of a course: its config, source/, release/ and quizzes/."""
     target.mkdir(parents=True)
     shutil.copy(source_root / "nbgrader_config.py", target)
-    for folder in ("source", "release"):
+    for folder in ("source", "release", "quizzes"):
         if (source_root / folder).is_dir():
             shutil.copytree(source_root / folder, target / folder)
     return target

@@ -19,7 +19,7 @@ def test_grade_json_follows_the_contract(tiny_course):
                     cwd=tiny_course)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["quiz"] == "quiz_tiny" and result["score"] == result["max_score"] == 3.0
+    assert result["quiz"] == "quiz_tiny" and result["score"] == result["max_score"] == 5.0
     for item in result["items"]:
         assert set(item) >= {"grade_id", "score", "max_score", "status"}
         assert item["status"] in {"passed", "failed", "error", "timeout", "missing", "manual"}
@@ -31,7 +31,7 @@ def test_grade_prints_a_table_without_json(tiny_course):
     done = dlcourse("grade", "release/quiz_tiny/quiz_tiny.ipynb", "--quiz", "quiz_tiny",
                     cwd=tiny_course)
     assert done.returncode == 0, done.stderr
-    assert "quiz_tiny: 0 / 3 autograded points" in done.stdout
+    assert "quiz_tiny: 0 / 5 autograded points" in done.stdout
 
 
 def test_an_unreadable_notebook_exits_non_zero_naming_the_file(tiny_course, tmp_path):

@@ -20,7 +20,8 @@ from dlcourse.grading.grade import grade_notebook
 
 FAST = Limits(cell_timeout=5, notebook_timeout=60)
 RIGHT = {"letter_answer": 'answer_letter = "b"',
-         "scaled_sum_answer": "def scaled_sum(x, k):\n    return k * np.asarray(x).sum(axis=1)"}
+         "scaled_sum_answer": "def scaled_sum(x, k):\n    return k * np.asarray(x).sum(axis=1)",
+         "weights_answer": "np.save('weights.npy', np.kron(np.eye(2), np.ones((2, 1))))"}
 
 
 def released(root: Path) -> nbformat.NotebookNode:
@@ -51,29 +52,33 @@ def grade(root, path, limits=FAST):
 
 def test_the_solution_scores_full_marks(tiny_course):
     result, statuses = grade(tiny_course, tiny_course / "source/quiz_tiny/quiz_tiny.ipynb")
-    assert result.score == result.max_score == 3
-    assert statuses == {"letter": "passed", "scaled_sum": "passed", "why_hidden": "manual"}
+    assert result.score == result.max_score == 5
+    assert statuses == {"letter": "passed", "scaled_sum": "passed", "weights": "passed",
+                        "why_hidden": "manual"}
 
 
 def test_the_blank_student_version_scores_zero(tiny_course):
     result, statuses = grade(tiny_course, tiny_course / "release/quiz_tiny/quiz_tiny.ipynb")
     assert result.score == 0
-    assert statuses == {"letter": "error", "scaled_sum": "error", "why_hidden": "manual"}
+    assert statuses == {"letter": "error", "scaled_sum": "error", "weights": "missing",
+                        "why_hidden": "manual"}
 
 
 def test_a_right_answer_written_differently_passes(tiny_course, tmp_path):
     other = {"letter_answer": "answer_letter = chr(ord('a') + 1)",
              "scaled_sum_answer": "def scaled_sum(x, k):\n"
-                                  "    return np.einsum('ij->i', np.asarray(x, float)) * k"}
+                                  "    return np.einsum('ij->i', np.asarray(x, float)) * k",
+             "weights_answer": "W = np.zeros((4, 2))\nW[:2, 0] = W[2:, 1] = 1\n"
+                               "with open('weights.npy', 'wb') as f:\n    np.save(f, W)"}
     result, _ = grade(tiny_course, submit(tiny_course, tmp_path, other))
-    assert result.score == 3
+    assert result.score == 5
 
 
 def test_a_wrong_answer_fails_only_its_item(tiny_course, tmp_path):
     result, statuses = grade(tiny_course, submit(
         tiny_course, tmp_path, {**RIGHT, "letter_answer": 'answer_letter = "c"'}))
     assert statuses["letter"] == "failed" and statuses["scaled_sum"] == "passed"
-    assert result.score == 2
+    assert result.score == 4
 
 
 def test_an_answer_right_on_the_visible_example_only_fails(tiny_course, tmp_path):
@@ -101,7 +106,7 @@ def test_deleted_test_cells_still_run(tiny_course, tmp_path):
                           if not c.metadata.get("nbgrader", {}).get("grade")]
 
     result, _ = grade(tiny_course, submit(tiny_course, tmp_path, RIGHT, edit))
-    assert result.score == 3  # the source's test cells ran and the answers are right
+    assert result.score == 5  # the source's test cells ran and the answers are right
 
 
 def test_patching_check_away_makes_the_check_missing(tiny_course, tmp_path):
@@ -151,8 +156,9 @@ def test_a_missing_answer_cell_is_reported_missing(tiny_course, tmp_path):
         del notebook.cells[cell_index(notebook, "scaled_sum_answer")]
 
     result, statuses = grade(tiny_course, submit(tiny_course, tmp_path, RIGHT, edit))
-    assert statuses == {"letter": "passed", "scaled_sum": "missing", "why_hidden": "manual"}
-    assert result.score == 1
+    assert statuses == {"letter": "passed", "scaled_sum": "missing", "weights": "passed",
+                        "why_hidden": "manual"}
+    assert result.score == 3
 
 
 def test_cells_the_student_added_run_in_place(tiny_course, tmp_path):
@@ -162,7 +168,7 @@ def test_cells_the_student_added_run_in_place(tiny_course, tmp_path):
 
     answers = {**RIGHT, "scaled_sum_answer": "def scaled_sum(x, k):\n    return k * row_sums(x)"}
     result, _ = grade(tiny_course, submit(tiny_course, tmp_path, answers, edit))
-    assert result.score == 3
+    assert result.score == 5
 
 
 def test_a_free_text_cell_turned_into_code_does_not_run(tiny_course, tmp_path):
@@ -172,7 +178,7 @@ def test_a_free_text_cell_turned_into_code_does_not_run(tiny_course, tmp_path):
         cell.outputs, cell.execution_count = [], None
 
     result, statuses = grade(tiny_course, submit(tiny_course, tmp_path, RIGHT, edit))
-    assert result.score == 3 and statuses["why_hidden"] == "manual"
+    assert result.score == 5 and statuses["why_hidden"] == "manual"
 
 
 def test_an_infinite_loop_times_out_and_the_rest_is_graded(tiny_course, tmp_path):
@@ -180,7 +186,7 @@ def test_an_infinite_loop_times_out_and_the_rest_is_graded(tiny_course, tmp_path
     result, statuses = grade(tiny_course, submit(
         tiny_course, tmp_path, {**RIGHT, "letter_answer": loop}))
     assert statuses["letter"] == "timeout" and statuses["scaled_sum"] == "passed"
-    assert result.score == 2
+    assert result.score == 4
 
 
 def test_a_kernel_that_exits_fails_what_did_not_run(tiny_course, tmp_path):
@@ -188,6 +194,7 @@ def test_a_kernel_that_exits_fails_what_did_not_run(tiny_course, tmp_path):
     result, statuses = grade(tiny_course, submit(
         tiny_course, tmp_path, {**RIGHT, "scaled_sum_answer": answer}))
     assert statuses["letter"] == "passed" and statuses["scaled_sum"] == "error"
+    assert statuses["weights"] == "error"  # never ran: the kernel had died
     assert result.score == 1
 
 
@@ -225,6 +232,7 @@ def test_consecutive_test_cells_grade_the_same_answer(tiny_course, tmp_path):
     notebook = nbformat.read(tiny_course / "source/quiz_tiny/quiz_tiny.ipynb", as_version=4)
     second = nbformat.from_dict(notebook.cells[cell_index(notebook, "scaled_sum")])
     second.metadata["nbgrader"]["grade_id"] = "scaled_sum_again"
+    second.id = "scaled-sum-again"
     notebook.cells.insert(cell_index(notebook, "scaled_sum") + 1, second)
     (tmp_path / "source/quiz_tiny").mkdir(parents=True)
     nbformat.write(notebook, tmp_path / "source/quiz_tiny/quiz_tiny.ipynb")
@@ -232,3 +240,40 @@ def test_consecutive_test_cells_grade_the_same_answer(tiny_course, tmp_path):
     assert items["scaled_sum"].answers == items["scaled_sum_again"].answers
     assert items["scaled_sum_again"].answers == ("scaled_sum_answer",)
     assert items["letter"].answers == ("letter_answer",)
+
+
+def test_an_exported_file_is_evaluated_on_hidden_inputs(tiny_course, tmp_path):
+    # right on an all-ones input, wrong on the hidden ones
+    wrong = "np.save('weights.npy', np.full((4, 2), 0.5))"
+    _, statuses = grade(tiny_course, submit(tiny_course, tmp_path,
+                                            {**RIGHT, "weights_answer": wrong}))
+    assert statuses["weights"] == "failed"
+
+
+def test_a_file_not_written_is_missing(tiny_course, tmp_path):
+    unsaved = "W = np.kron(np.eye(2), np.ones((2, 1)))"
+    result, statuses = grade(tiny_course, submit(tiny_course, tmp_path,
+                                                 {**RIGHT, "weights_answer": unsaved}))
+    assert statuses["weights"] == "missing" and result.score == 3
+    assert "weights.npy was not written" in result.items[2].message
+
+
+def test_an_exported_symlink_is_refused(tiny_course, tmp_path):
+    link = ("import os\n"
+            f"os.symlink({str(tiny_course / 'keys' / 'quiz_tiny.json')!r}, 'weights.npy')")
+    _, statuses = grade(tiny_course, submit(tiny_course, tmp_path,
+                                            {**RIGHT, "weights_answer": link}))
+    assert statuses["weights"] == "failed"
+
+
+def test_an_exported_pickle_is_never_unpickled(tiny_course, tmp_path):
+    marker = tmp_path / "unpickled"
+    payload = ("import os, pickle\n"
+               "class Payload:\n"
+               "    def __reduce__(self):\n"
+               f"        return (os.system, ('touch {marker}',))\n"
+               "np.save('weights.npy', np.array([Payload()], dtype=object), allow_pickle=True)")
+    result, statuses = grade(tiny_course, submit(tiny_course, tmp_path,
+                                                 {**RIGHT, "weights_answer": payload}))
+    assert statuses["weights"] == "failed" and not marker.exists()
+    assert "could not be evaluated (ValueError)" in result.items[2].message

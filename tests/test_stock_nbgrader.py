@@ -65,6 +65,6 @@ def test_stock_nbgrader_agrees_with_dlcourse(stock_graded, tiny_course, name):
     assert stock_scores[name] == ours.score
 
 
-def test_stock_nbgrader_fails_an_answer_right_only_on_visible_inputs(stock_graded):
+def test_stock_nbgrader_checks_answers_and_exported_files_against_the_key(stock_graded):
     _, stock_scores = stock_graded
-    assert stock_scores == {"right": 3.0, "wrong_letter": 2.0, "visible_only": 1.0}
+    assert stock_scores == {"right": 5.0, "wrong_letter": 4.0, "visible_only": 3.0}

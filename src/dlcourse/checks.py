@@ -25,6 +25,12 @@ kernel runs:
 
 The value must be a number, string, ``None``, a NumPy array or framework
 tensor, or a list, tuple or string-keyed dict of those.
+
+For a task that exports a file (an ONNX model, a SavedModel, a LiteRT file),
+the hidden test calls :func:`check_file` instead: the grader copies the file
+out of the student's folder and has instructor code in
+``quizzes/<quiz>/exports.py`` evaluate it in a process of its own; what that
+code returns is compared with the key like any other check.
 """
 
 from __future__ import annotations
@@ -60,6 +66,44 @@ def check(name: str, value: Any, *, rtol: float = 1e-5, atol: float = 1e-8) -> N
     _emit(record)
     if os.environ.get(MODE_VARIABLE) != RECORD_ONLY:
         _compare_in_kernel(record)
+
+
+def check_file(name: str, path: str, *, evaluator: str | None = None, rtol: float = 1e-5,
+               atol: float = 1e-8) -> None:
+    """Record that the file ``path`` (relative to the notebook's folder) is graded.
+
+    The function ``evaluator`` (default: ``name``) of the quiz's
+    ``quizzes/<quiz>/exports.py`` receives a private copy of the file and
+    returns a value; that value is compared with the key, with ``rtol`` and
+    ``atol`` as in :func:`check`. A file that does not exist leaves the item
+    ``missing``. The student's kernel never runs the evaluator under the grader.
+    """
+    validate_identifier(name, "check name")
+    validate_identifier(evaluator or name, "evaluator name")
+    relative = Path(path)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise ValueError(f"check_file needs a path inside the notebook's folder, not {path!r}")
+    record = {"name": name, "file": relative.as_posix(), "evaluator": evaluator or name,
+              "rtol": float(rtol), "atol": float(atol)}
+    _emit(record)
+    if os.environ.get(MODE_VARIABLE) != RECORD_ONLY:
+        _compare_file_in_kernel(record)
+
+
+def _compare_file_in_kernel(record: dict) -> None:
+    """Stock nbgrader's path: evaluate the file here, with the course's exports.py."""
+    from .grading.exports import evaluate
+
+    here = Path.cwd()
+    try:
+        root = find_course_root(here)
+    except CourseNotFound as error:
+        raise CheckFailed(f"check {record['name']!r} cannot be graded: {error}") from None
+    quiz = here.name  # nbgrader runs a notebook in a folder named after its assignment
+    outcome = evaluate(root / "quizzes" / quiz, record["evaluator"], here / record["file"])
+    if outcome.problem:
+        raise CheckFailed(f"check {record['name']!r}: {outcome.problem}")
+    _compare_in_kernel({**record, "value": outcome.encoded})
 
 
 def _emit(record: dict) -> None:

@@ -10,7 +10,7 @@ An autograded item (a test cell) is
   kernel died;
 - ``timeout`` when the cell, or the notebook, ran out of time;
 - ``missing`` when it would be an error and the submission lacks the answer
-  cell(s) the item grades.
+  cell(s) the item grades, or when a file the item grades was not written.
 
 Manual items (free text) are ``manual`` with score ``None``. Messages name
 the check and the kind of problem, or the type of an exception, never the
@@ -27,8 +27,9 @@ from pathlib import Path
 from ..config import find_course_root, grading_options
 from . import execute, values
 from .assemble import SubmissionError, assemble, read_submission
+from .exports import resolve
 from .key import Key, key_path, read_key
-from .records import records_of
+from .records import Record, records_of
 from .source import Item, SourceQuiz, load_source
 
 PASSED, FAILED, ERROR, TIMEOUT, MISSING, MANUAL = (
@@ -64,7 +65,7 @@ class GradeResult:
         return document
 
 
-def judge(item: Item, cell, outcome: execute.CellOutcome | None, key: Key,
+def judge(item: Item, records: list[Record], outcome: execute.CellOutcome | None, key: Key,
           answered: set[str], answer_outcomes: dict[str, execute.CellOutcome]) -> ItemResult:
     """The verdict on one autograded item, from its executed test cell and the key."""
     def result(status: str, message: str = "") -> ItemResult:
@@ -91,7 +92,7 @@ def judge(item: Item, cell, outcome: execute.CellOutcome | None, key: Key,
         return result(ERROR, f"{outcome.ename} in the test cell")
 
     recorded: dict[str, list] = {}
-    for record in records_of(cell):
+    for record in records:
         recorded.setdefault(record.name, []).append(record)
     expected_checks = key.items.get(item.grade_id)
     if not expected_checks:
@@ -101,6 +102,8 @@ def judge(item: Item, cell, outcome: execute.CellOutcome | None, key: Key,
         if not got:
             return result(FAILED, f"check {expected.name!r} was not recorded")
         for record in got:
+            if record.missing:
+                return result(MISSING, f"check {expected.name!r}: {record.problem}")
             if record.problem:
                 return result(FAILED, f"check {expected.name!r}: {record.problem}")
             try:
@@ -113,9 +116,10 @@ def judge(item: Item, cell, outcome: execute.CellOutcome | None, key: Key,
     return result(PASSED)
 
 
-def score(source: SourceQuiz, notebook, outcomes: list[execute.CellOutcome], key: Key,
-          answered: set[str], index_of: dict[str, int]) -> GradeResult:
-    """Turn an executed, assembled notebook into a result."""
+def score(source: SourceQuiz, records: dict[str, list[Record]],
+          outcomes: list[execute.CellOutcome], key: Key, answered: set[str],
+          index_of: dict[str, int]) -> GradeResult:
+    """Turn the records and outcomes of an executed, assembled notebook into a result."""
     by_index = {outcome.index: outcome for outcome in outcomes}
     answer_outcomes = {a: by_index[index_of[a]] for a in source.answer_ids
                        if a in index_of and index_of[a] in by_index}
@@ -127,8 +131,8 @@ def score(source: SourceQuiz, notebook, outcomes: list[execute.CellOutcome], key
                                     "graded by a person"))
             continue
         index = index_of[item.grade_id]
-        items.append(judge(item, notebook.cells[index], by_index.get(index), key, answered,
-                           answer_outcomes))
+        items.append(judge(item, records.get(item.grade_id, []), by_index.get(index), key,
+                           answered, answer_outcomes))
     total = sum(i.score for i in items if i.score is not None)
     return GradeResult(source.quiz, total, source.max_score, source.manual_max_score, items)
 
@@ -151,6 +155,15 @@ def copy_submission_files(folder: Path, scratch: Path, *, skip: Path) -> None:
             target = scratch / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
+
+
+def collect_records(source: SourceQuiz, notebook, index_of: dict[str, int], *,
+                    scratch: Path, root: Path) -> dict[str, list[Record]]:
+    """Each autograded item's check records, exported files evaluated (needs ``scratch``)."""
+    quiz_dir = root / "quizzes" / source.quiz
+    return {item.grade_id: resolve(records_of(notebook.cells[index_of[item.grade_id]]),
+                                   scratch=scratch, quiz_dir=quiz_dir)
+            for item in source.autograded}
 
 
 def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None = None,
@@ -185,6 +198,8 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
         except Exception as error:  # the kernel could not start, or nbclient broke
             return failed_whole(source, f"{path}: could not be run ({type(error).__name__}: "
                                         f"{error})")
-    result = score(source, assembled.notebook, outcomes, key, assembled.answered, index_of)
+        records = collect_records(source, assembled.notebook, index_of, scratch=Path(scratch),
+                                  root=root)
+    result = score(source, records, outcomes, key, assembled.answered, index_of)
     result.executed = assembled.notebook
     return result

@@ -4,12 +4,14 @@ A record is a ``display_data`` output whose data holds
 :data:`dlcourse.checks.MIME_TYPE`. Only the outputs of a test cell are read
 for that test cell's item: a record displayed by any other cell counts for
 nothing. Records are only decoded here; whether they match is decided in
-:mod:`.grade` against the key.
+:mod:`.grade` against the key. A file record (from ``check_file``) names a
+file instead of holding a value; :func:`.exports.resolve` turns it into one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from ..checks import MIME_TYPE
@@ -25,6 +27,11 @@ class Record:
     rtol: float
     atol: float
     problem: str | None = None
+    #: for a file record: the file, relative to the notebook's folder, and its evaluator
+    file: str | None = None
+    evaluator: str | None = None
+    #: the file a file record names was not written
+    missing: bool = False
 
 
 def records_of(cell) -> list[Record]:
@@ -46,9 +53,26 @@ def _parse(raw: Any) -> Record:
     name = raw["name"]
     if not IDENTIFIER.fullmatch(name):
         return Record(name, None, raw, 0.0, 0.0, problem="a check record with an invalid name")
+    if "file" in raw:
+        return _parse_file(name, raw)
     try:
         value = values.decode(raw.get("value"))
         rtol, atol = float(raw.get("rtol", 0.0)), float(raw.get("atol", 0.0))
     except (values.ValueFormatError, TypeError, ValueError) as error:
         return Record(name, None, raw.get("value"), 0.0, 0.0, problem=f"malformed: {error}")
     return Record(name, value, raw["value"], rtol, atol)
+
+
+def _parse_file(name: str, raw: dict) -> Record:
+    file, evaluator = raw.get("file"), raw.get("evaluator")
+    try:
+        rtol, atol = float(raw.get("rtol", 0.0)), float(raw.get("atol", 0.0))
+    except (TypeError, ValueError):
+        return Record(name, None, None, 0.0, 0.0, problem="malformed tolerances")
+    if not isinstance(file, str) or not isinstance(evaluator, str) or not IDENTIFIER.fullmatch(
+            evaluator):
+        return Record(name, None, None, rtol, atol, problem="a malformed file record")
+    parts = PurePosixPath(file).parts
+    if not parts or file.startswith("/") or ".." in parts:
+        return Record(name, None, None, rtol, atol, problem="a file outside the notebook's folder")
+    return Record(name, None, None, rtol, atol, file=file, evaluator=evaluator)

@@ -26,9 +26,8 @@ import nbformat
 from .. import notebooks
 from ..config import find_course_root, grading_options, load_config
 from . import execute
-from .grade import copy_submission_files
+from .grade import collect_records, copy_submission_files
 from .key import key_path, write_key
-from .records import records_of
 from .source import SourceQuiz, load_source, source_path
 
 
@@ -54,10 +53,13 @@ def all_quizzes(root: Path) -> list[str]:
 def record_key(source: SourceQuiz, *, limits: execute.Limits) -> dict[str, dict]:
     """Run the solution and return the key's items, or raise :class:`ReleaseError`."""
     notebook = copy.deepcopy(source.notebook)
+    index_of = {item.grade_id: item.cell_index for item in source.items}
     with tempfile.TemporaryDirectory(prefix="dlcourse-release-") as scratch:
         copy_submission_files(source.path.parent, Path(scratch), skip=source.path)
         outcomes = {o.index: o for o in execute.run(notebook, workdir=Path(scratch),
                                                     limits=limits)}
+        recorded = collect_records(source, notebook, index_of, scratch=Path(scratch),
+                                   root=source.path.parents[2])
     problems, items, names = [], {}, set()
     for item in source.autograded:
         outcome = outcomes.get(item.cell_index)
@@ -65,7 +67,7 @@ def record_key(source: SourceQuiz, *, limits: execute.Limits) -> dict[str, dict]
             what = f"{outcome.ename}: {outcome.evalue}" if outcome else "did not run"
             problems.append(f"{item.grade_id}: the solution's test cell failed ({what})")
             continue
-        records = records_of(notebook.cells[item.cell_index])
+        records = recorded[item.grade_id]
         if not records:
             problems.append(f"{item.grade_id}: the test cell records no check")
         for record in records:
