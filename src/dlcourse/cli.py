@@ -28,7 +28,7 @@ def _release(args) -> int:
 def _grade(args) -> int:
     from .grading.grade import grade_notebook
 
-    result = grade_notebook(args.notebook, quiz=args.quiz)
+    result = grade_notebook(args.notebook, quiz=args.quiz, sandbox=not args.no_sandbox)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
@@ -61,6 +61,8 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("notebook", help="the submitted notebook")
     grade.add_argument("--quiz", required=True, help="the quiz id, e.g. quiz01_frameworks")
     grade.add_argument("--json", action="store_true", help="print the result as JSON")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run the notebook without a sandbox, as you (only for trusted work)")
     grade.set_defaults(run=_grade)
     return main
 
@@ -69,10 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from .grading.key import KeyError_
     from .grading.release import ReleaseError
+    from .grading.sandbox import SandboxUnavailable
     from .grading.source import QuizError
 
     try:
         return args.run(args)
+    except SandboxUnavailable as error:
+        print(f"dlcourse {args.command}: no sandbox can be made: {error}. Refusing to run "
+              "student code unsandboxed; pass --no-sandbox to do so anyway.", file=sys.stderr)
+        return 1
     except (CourseNotFound, KeyError_, ReleaseError, QuizError, ValueError) as error:
         print(f"dlcourse {args.command}: {error}", file=sys.stderr)
         return 1

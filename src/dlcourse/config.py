@@ -45,7 +45,21 @@ class Grading(Configurable):
         "python3", help="The Jupyter kernel that runs submissions and solutions."
     ).tag(config=True)
     max_output_bytes = Integer(
-        2_000_000, help="Output kept per cell in the graded copy; the rest is cut."
+        1_000_000, help="Output kept per cell of a submission; the rest is dropped (check "
+        "records are always kept)."
+    ).tag(config=True)
+    memory_bytes = Integer(
+        4 * 1024**3, help="Data segment limit (RLIMIT_DATA) of each sandboxed process, in bytes."
+    ).tag(config=True)
+    max_processes = Integer(
+        256, help="Processes a sandboxed submission may run at once."
+    ).tag(config=True)
+    max_file_bytes = Integer(
+        1024**3, help="Largest file a sandboxed submission may write, in bytes."
+    ).tag(config=True)
+    max_open_files = Integer(4096, help="Open files per sandboxed process.").tag(config=True)
+    cpu_seconds = Integer(
+        1800, help="CPU seconds each sandboxed process may use in all."
     ).tag(config=True)
 
 

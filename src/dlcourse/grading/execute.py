@@ -1,4 +1,4 @@
-"""Run a notebook in a Jupyter kernel cell by cell, within time limits.
+"""Run a notebook in a Jupyter kernel cell by cell, within time and output limits.
 
 Used both to record the key from the instructor's solution and to run a
 submission. Errors do not stop the run (every later item still gets its
@@ -6,12 +6,20 @@ chance); each cell gets an outcome saying whether it ran, raised, timed out,
 or never ran because the kernel died or the notebook's time was up.
 
 The kernel runs with ``DLCOURSE_CHECK_MODE=record`` in ``workdir``, so
-``check`` only records and the comparison happens in the grader.
+``check`` only records and the comparison happens in the grader. With a
+sandbox (the default for grading), the kernel runs under bubblewrap
+(:mod:`.sandbox`) and talks to the grader over IPC sockets in a private
+runtime folder: it has no network to reach a TCP port.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,25 +28,33 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from ..checks import MODE_VARIABLE, RECORD_ONLY
+from ..checks import MIME_TYPE, MODE_VARIABLE, RECORD_ONLY
+from . import sandbox as sandboxing
 
 #: Cell outcomes.
 OK, ERROR, TIMEOUT, DEAD, NOT_RUN = "ok", "error", "timeout", "dead", "not_run"
+KERNEL_NAME = "dlcourse-sandbox"
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Time limits of one run; defaults come from ``c.Grading`` in the course config."""
+    """Limits of one run; defaults come from ``c.Grading`` in the course config.
+
+    ``sandbox`` is ``None`` to run the kernel unsandboxed, as the grader's user.
+    """
 
     cell_timeout: float = 300.0
     notebook_timeout: float = 1200.0
     startup_timeout: float = 120.0
     kernel_name: str = "python3"
+    max_output_bytes: int = 1_000_000
+    sandbox: sandboxing.SandboxLimits | None = sandboxing.SandboxLimits()
 
     @classmethod
-    def from_options(cls, options) -> Limits:
+    def from_options(cls, options, *, sandbox: bool = True) -> Limits:
         return cls(options.cell_timeout, options.notebook_timeout, options.startup_timeout,
-                   options.kernel_name)
+                   options.kernel_name, options.max_output_bytes,
+                   sandboxing.SandboxLimits.from_options(options) if sandbox else None)
 
 
 @dataclass(frozen=True)
@@ -50,25 +66,79 @@ class CellOutcome:
     seconds: float = 0.0
 
 
+def _size(out) -> int:
+    return len(json.dumps(out, default=str)) if out is not None else 0
+
+
 class _Client(NotebookClient):
-    """nbclient, noting which cell hit its time limit (nbclient only interrupts it)."""
+    """nbclient, noting timeouts, capping output, and starting a sandboxed kernel."""
 
     timed_out: bool = False
+    output_budget: dict
+    sandbox_setup: tuple | None = None
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
 
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        is_record = MIME_TYPE in content.get("data", {})
+        used = self.output_budget.get(cell_index, 0)
+        size = _size(content)
+        if not is_record and used + size > self.max_output_bytes:
+            if used <= self.max_output_bytes:  # say so once
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=f"[dlcourse: output over {self.max_output_bytes} bytes dropped]\n"))
+                self.output_budget[cell_index] = self.max_output_bytes + 1
+            return None
+        self.output_budget[cell_index] = used + (0 if is_record else size)
+        return super().output(outs, msg, display_id, cell_index)
+
+    def create_kernel_manager(self):
+        if self.sandbox_setup is None:
+            return super().create_kernel_manager()
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        runtime, kernel_dirs = self.sandbox_setup
+        specs = KernelSpecManager(kernel_dirs=[str(kernel_dirs)], ensure_native_kernel=False)
+        self.km = self.kernel_manager_class(
+            kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
+            ip=str(runtime / "ipc"), connection_file=str(runtime / "connection.json"),
+            config=self.config)
+        return self.km
+
+
+def _write_kernelspec(runtime: Path, workdir: Path, limits: Limits,
+                      processes: sandboxing.ProcessLimit) -> Path:
+    env = {**sandboxing.base_environment(workdir), MODE_VARIABLE: RECORD_ONLY}
+    argv = sandboxing.command(
+        [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        writable=[workdir, runtime], workdir=workdir, env=env, limits=limits.sandbox,
+        processes=processes)
+    folder = runtime / "kernels" / KERNEL_NAME
+    folder.mkdir(parents=True)
+    # The kernel is interrupted by a message: a signal would reach bubblewrap, not Python.
+    spec = {"argv": argv, "display_name": "dlcourse sandbox", "language": "python",
+            "interrupt_mode": "message"}
+    (folder / "kernel.json").write_text(json.dumps(spec))
+    return runtime / "kernels"
+
 
 def kernel_environment() -> dict[str, str]:
-    """The environment of a grading kernel: ours, with checks in record-only mode."""
+    """The environment of an unsandboxed grading kernel: ours, checks in record-only mode."""
     env = dict(os.environ)
     env[MODE_VARIABLE] = RECORD_ONLY
     return env
 
 
 def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits) -> list[CellOutcome]:
-    """Execute the code cells of ``notebook`` in place; return one outcome per code cell."""
+    """Execute the code cells of ``notebook`` in place; return one outcome per code cell.
+
+    Raises :class:`.sandbox.SandboxUnavailable` if a sandbox is asked for and
+    cannot be made.
+    """
     client = _Client(
         notebook,
         timeout=limits.cell_timeout,
@@ -81,10 +151,31 @@ def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits) -> li
         record_timing=False,
         resources={"metadata": {"path": str(workdir)}},
     )
+    client.output_budget = {}
+    client.max_output_bytes = limits.max_output_bytes
+    runtime = processes = None
+    if limits.sandbox is not None:
+        sandboxing.check_available()
+        runtime = Path(tempfile.mkdtemp(prefix="dlcourse-run-"))
+        processes = sandboxing.ProcessLimit(limits.sandbox.processes)
+        client.sandbox_setup = (runtime, _write_kernelspec(runtime, workdir, limits, processes))
+    kernel_options = {"env": kernel_environment()}
+    if limits.sandbox is not None:  # its console chatter is of no use to the grader
+        kernel_options.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return _run_cells(client, notebook, limits, kernel_options)
+    finally:
+        if processes is not None:
+            processes.close()
+        if runtime is not None:
+            shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _run_cells(client: _Client, notebook, limits: Limits, kernel_options) -> list[CellOutcome]:
     outcomes: list[CellOutcome] = []
     code_cells = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
     deadline = time.monotonic() + limits.notebook_timeout
-    with client.setup_kernel(env=kernel_environment()):
+    with client.setup_kernel(**kernel_options):
         for position, (index, cell) in enumerate(code_cells):
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import sandbox as sandboxing
 from . import values
 
 MAX_EXPORT_BYTES = 512 * 1024 * 1024
@@ -79,8 +80,13 @@ def _limit_resources() -> None:  # runs in the child, before exec
 
 
 def evaluate(quiz_dir: Path, evaluator: str, exported: Path, *,
-             timeout: float = EVALUATOR_TIMEOUT) -> Evaluation:
-    """Evaluate the exported file or folder ``exported`` with ``evaluator`` of ``quiz_dir``."""
+             timeout: float = EVALUATOR_TIMEOUT,
+             sandbox_limits: sandboxing.SandboxLimits | None = None) -> Evaluation:
+    """Evaluate the exported file or folder ``exported`` with ``evaluator`` of ``quiz_dir``.
+
+    With ``sandbox_limits``, the evaluator runs in a sandbox of its own that
+    sees the copy, the quiz's folder (read-only) and nothing else of the course.
+    """
     if not exported.exists() and not exported.is_symlink():
         return Evaluation(problem=f"{exported.name} was not written", missing=True)
     if not (quiz_dir / "exports.py").is_file():
@@ -94,11 +100,21 @@ def evaluate(quiz_dir: Path, evaluator: str, exported: Path, *,
         result = Path(private) / "result.json"
         command = [sys.executable, "-m", "dlcourse.grading.evaluate", str(quiz_dir / "exports.py"),
                    evaluator, str(copy), str(result)]
+        processes = None
+        if sandbox_limits is not None:
+            processes = sandboxing.ProcessLimit(sandbox_limits.processes)
+            command = sandboxing.command(
+                command, writable=[Path(private)], readonly=[quiz_dir.resolve()],
+                workdir=Path(private), env=sandboxing.base_environment(Path(private)),
+                limits=sandbox_limits, processes=processes)
         try:
             done = subprocess.run(command, cwd=private, capture_output=True, text=True,
                                   timeout=timeout, preexec_fn=_limit_resources)
         except subprocess.TimeoutExpired:
             return Evaluation(problem=f"evaluating {exported.name} took over {timeout:g} s")
+        finally:
+            if processes is not None:
+                processes.close()
         try:
             document = json.loads(result.read_text())
         except (OSError, ValueError):
@@ -114,7 +130,8 @@ def evaluate(quiz_dir: Path, evaluator: str, exported: Path, *,
     return Evaluation(encoded=document["value"])
 
 
-def resolve(records: list, *, scratch: Path, quiz_dir: Path) -> list:
+def resolve(records: list, *, scratch: Path, quiz_dir: Path,
+            sandbox_limits: sandboxing.SandboxLimits | None = None) -> list:
     """Replace each file record by the value its evaluator returned (or a problem)."""
     from .records import Record
 
@@ -123,7 +140,8 @@ def resolve(records: list, *, scratch: Path, quiz_dir: Path) -> list:
         if record.file is None or record.problem:
             resolved.append(record)
             continue
-        outcome = evaluate(quiz_dir, record.evaluator, scratch / record.file)
+        outcome = evaluate(quiz_dir, record.evaluator, scratch / record.file,
+                           sandbox_limits=sandbox_limits)
         if outcome.problem:
             resolved.append(Record(record.name, None, None, record.rtol, record.atol,
                                    problem=outcome.problem, missing=outcome.missing))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..config import find_course_root, grading_options
@@ -30,6 +30,7 @@ from .assemble import SubmissionError, assemble, read_submission
 from .exports import resolve
 from .key import Key, key_path, read_key
 from .records import Record, records_of
+from .sandbox import SandboxUnavailable, check_available
 from .source import Item, SourceQuiz, load_source
 
 PASSED, FAILED, ERROR, TIMEOUT, MISSING, MANUAL = (
@@ -158,28 +159,36 @@ def copy_submission_files(folder: Path, scratch: Path, *, skip: Path) -> None:
 
 
 def collect_records(source: SourceQuiz, notebook, index_of: dict[str, int], *,
-                    scratch: Path, root: Path) -> dict[str, list[Record]]:
+                    scratch: Path, root: Path, limits: execute.Limits) -> dict[str, list[Record]]:
     """Each autograded item's check records, exported files evaluated (needs ``scratch``)."""
     quiz_dir = root / "quizzes" / source.quiz
     return {item.grade_id: resolve(records_of(notebook.cells[index_of[item.grade_id]]),
-                                   scratch=scratch, quiz_dir=quiz_dir)
+                                   scratch=scratch, quiz_dir=quiz_dir,
+                                   sandbox_limits=limits.sandbox)
             for item in source.autograded}
 
 
 def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None = None,
-                   limits: execute.Limits | None = None) -> GradeResult:
+                   limits: execute.Limits | None = None, sandbox: bool = True) -> GradeResult:
     """Grade one submitted notebook of ``quiz`` against the key, without a gradebook.
 
     The submission's answer cells are merged into the source notebook
     (:mod:`.assemble`), run in a fresh scratch folder holding a copy of the
     submission's other files, and each test cell's check records are compared
-    with the key outside the kernel. A notebook that cannot be read scores
-    zero with ``error`` set; it raises nothing.
+    with the key outside the kernel. The kernel and the evaluators of exported
+    files run sandboxed (:mod:`.sandbox`) unless ``sandbox=False`` (or
+    ``limits.sandbox`` is ``None``); :class:`.sandbox.SandboxUnavailable` is
+    raised, before anything runs, when a sandbox is wanted and cannot be made.
+    A notebook that cannot be read scores zero with ``error`` set.
     """
     root = Path(root) if root else find_course_root()
     source = load_source(root, quiz)
     key = read_key(key_path(quiz, root=root))
-    limits = limits or execute.Limits.from_options(grading_options(root))
+    limits = limits or execute.Limits.from_options(grading_options(root), sandbox=sandbox)
+    if not sandbox:
+        limits = replace(limits, sandbox=None)
+    if limits.sandbox is not None:
+        check_available()
     path = Path(notebook)
     try:
         submission = read_submission(path)
@@ -195,11 +204,13 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
         copy_submission_files(path.parent, Path(scratch), skip=path)
         try:
             outcomes = execute.run(assembled.notebook, workdir=Path(scratch), limits=limits)
+        except SandboxUnavailable:
+            raise
         except Exception as error:  # the kernel could not start, or nbclient broke
             return failed_whole(source, f"{path}: could not be run ({type(error).__name__}: "
                                         f"{error})")
         records = collect_records(source, assembled.notebook, index_of, scratch=Path(scratch),
-                                  root=root)
+                                  root=root, limits=limits)
     result = score(source, records, outcomes, key, assembled.answered, index_of)
     result.executed = assembled.notebook
     return result
