@@ -1,8 +1,9 @@
 """The instructor's command line: a thin layer over the documented Python API.
 
 Each command parses its arguments and calls one keyword-only function
-(``dlcourse.grading.release.release``, ``dlcourse.grading.grade.grade_notebook``),
-so the CLI and the API cannot drift. Exit status: 0 on success, 1 when the
+(``dlcourse.grading.release.release``, ``.grade.grade_notebook``,
+``.autograde.autograde``, ``.gradebook.scores``, ``.feedback.feedback``), so the
+CLI and the API cannot drift. Exit status: 0 on success, 1 when the
 work failed (a quiz that cannot be released, a notebook that cannot be
 graded), 2 for bad usage.
 """
@@ -46,6 +47,58 @@ def _grade(args) -> int:
     return 0
 
 
+def _autograde(args) -> int:
+    from .grading.autograde import autograde
+
+    results = autograde(args.quiz, students=args.student or None, workers=args.workers,
+                        force=args.force, sandbox=not args.no_sandbox)
+    failed = [student for student, result in results.items() if result.error]
+    print(f"{args.quiz}: {len(results)} submission(s) graded into the gradebook and autograded/"
+          + (f"; could not grade {', '.join(failed)}" if failed else ""))
+    for student in failed:
+        print(f"dlcourse autograde: {results[student].error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _scores(args) -> int:
+    import csv
+
+    from .config import find_course_root
+    from .grading.gradebook import scores
+
+    rows = scores(find_course_root())
+    header = ["student", "quiz", "score", "max_score", "needs_manual_grade"]
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([row.student, row.quiz, f"{row.score:g}", f"{row.max_score:g}",
+                             str(row.needs_manual_grade).lower()])
+        return 0
+    if not rows:
+        print("the gradebook holds no graded submission yet")
+        return 0
+    width = max(len("student"), *(len(row.student) for row in rows))
+    print(f"{'student':<{width}}  {'quiz':<22} {'score':>7}  manual grading")
+    for row in rows:
+        print(f"{row.student:<{width}}  {row.quiz:<22} {row.score:>3g}/{row.max_score:<3g}  "
+              f"{'pending' if row.needs_manual_grade else 'done'}")
+    return 0
+
+
+def _feedback(args) -> int:
+    from .grading.feedback import feedback
+
+    written = feedback(args.quiz)
+    for path in written:
+        print(path)
+    if not written:
+        print(f"dlcourse feedback: no autograded submission of {args.quiz}; run dlcourse "
+              "autograde first", file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="dlcourse", description=__doc__.splitlines()[0])
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -64,6 +117,27 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run the notebook without a sandbox, as you (only for trusted work)")
     grade.set_defaults(run=_grade)
+
+    batch = commands.add_parser(
+        "autograde", help="grade submitted/<student>/QUIZ/ into the gradebook and autograded/")
+    batch.add_argument("quiz", metavar="QUIZ")
+    batch.add_argument("--student", action="append", metavar="ID",
+                       help="grade only this student (repeatable)")
+    batch.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="submissions graded at once (default 1)")
+    batch.add_argument("--force", action="store_true",
+                       help="regrade submissions already graded against the same source and key")
+    batch.add_argument("--no-sandbox", action="store_true",
+                       help="run submissions without a sandbox, as you (only for trusted work)")
+    batch.set_defaults(run=_autograde)
+
+    table = commands.add_parser("scores", help="the gradebook as a table")
+    table.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    table.set_defaults(run=_scores)
+
+    notes = commands.add_parser("feedback", help="per-student feedback pages, no hidden content")
+    notes.add_argument("quiz", metavar="QUIZ")
+    notes.set_defaults(run=_feedback)
     return main
 
 

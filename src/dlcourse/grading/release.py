@@ -85,14 +85,22 @@ def record_key(source: SourceQuiz, *, limits: execute.Limits) -> dict[str, dict]
     return items
 
 
-def student_version(root: Path, quiz: str) -> nbformat.NotebookNode:
-    """Run nbgrader's GenerateAssignment on the source, without the gradebook."""
+def student_version(root: Path, quiz: str, *, db_url: str | None = None) -> nbformat.NotebookNode:
+    """Run nbgrader's GenerateAssignment on the source.
+
+    Without ``db_url`` the gradebook is not touched; with it, nbgrader
+    registers the quiz, its notebook and its graded cells there, as
+    ``nbgrader generate_assignment`` does (autograding needs that).
+    """
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
     config = load_config(root)
-    config.GenerateAssignment.no_database = True
-    config.SaveCells.enabled = False
+    if db_url is None:
+        config.GenerateAssignment.no_database = True
+        config.SaveCells.enabled = False
+    else:
+        config.CourseDirectory.db_url = db_url
     with tempfile.TemporaryDirectory(prefix="dlcourse-student-") as out:
         coursedir = CourseDirectory(config=config, root=str(root))
         coursedir.release_directory = out  # absolute: nbgrader joins it onto root unchanged

@@ -1,0 +1,79 @@
+"""``dlcourse feedback``: one HTML page per student with each item's status and points.
+
+Built from the stored results (``autograded/<student>/<quiz>/dlcourse-result.json``)
+and the manual scores in the gradebook, never from the executed notebook: the
+page holds no code, no hidden test, no hidden input and no key value, only
+item ids, statuses, points and the grader's short messages. Written to
+``feedback/<student>/<quiz>/<quiz>.html``, nbgrader's feedback layout.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from ..config import find_course_root, validate_identifier
+from . import gradebook
+from .autograde import RESULT_FILE
+from .grade import MANUAL
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; }}
+.passed {{ color: #1a7f37; }} .failed, .error, .timeout, .missing {{ color: #b42318; }}
+.manual {{ color: #6e6e6e; }}
+</style></head><body>
+<h1>{title}</h1>
+<p>Student <b>{student}</b>: <b>{score}</b> of {max_score} points{pending}.</p>
+<table><thead><tr><th>item</th><th>status</th><th>points</th><th>note</th></tr></thead>
+<tbody>
+{rows}
+</tbody></table>
+</body></html>
+"""
+ROW = ('<tr><td>{grade_id}</td><td class="{status}">{status}</td>'
+       "<td>{score} / {max_score}</td><td>{message}</td></tr>")
+
+
+def _points(value) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
+def page(quiz: str, student: str, result: dict, manual: dict[str, float | None]) -> str:
+    """The feedback page of one submission."""
+    rows, total, pending = [], 0.0, 0
+    for item in result["items"]:
+        score, status, message = item["score"], item["status"], item.get("message", "")
+        if status == MANUAL:
+            score = manual.get(item["grade_id"])
+            pending += score is None
+            message = "graded by a person" if score is not None else "awaiting a person"
+        total += score or 0.0
+        rows.append(ROW.format(grade_id=html.escape(item["grade_id"]), status=html.escape(status),
+                               score=_points(score), max_score=_points(item["max_score"]),
+                               message=html.escape(message)))
+    max_score = result["max_score"] + result.get("manual_max_score", 0.0)
+    return PAGE.format(title=html.escape(f"Feedback on {quiz}"), student=html.escape(student),
+                       score=_points(total), max_score=_points(max_score),
+                       pending=f" ({pending} item(s) still to be graded by a person)"
+                       if pending else "", rows="\n".join(rows))
+
+
+def feedback(quiz: str, *, root: str | Path | None = None) -> list[Path]:
+    """Write the feedback page of every autograded submission of ``quiz``; return their paths."""
+    root = Path(root) if root else find_course_root()
+    validate_identifier(quiz, "quiz id")
+    written = []
+    for stored in sorted((root / "autograded").glob(f"*/{quiz}/{RESULT_FILE}")):
+        student = stored.parents[1].name
+        result = json.loads(stored.read_text())["result"]
+        target = root / "feedback" / student / quiz / f"{quiz}.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page(quiz, student, result,
+                               gradebook.manual_scores(root, quiz, student)), encoding="utf-8")
+        written.append(target)
+    return written
