@@ -31,6 +31,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,22 +116,23 @@ class ProcessLimit:
         """Kill whatever is left in the cgroup and remove it."""
         if self.cgroup is None or not self.cgroup.exists():
             return
-        for _ in range(50):
+        # Killed processes leave the group only once they have exited, so
+        # removing it is retried for a while (a group still in use is EBUSY).
+        for _ in range(200):
             try:
                 pids = [int(p) for p in (self.cgroup / "cgroup.procs").read_text().split()]
             except OSError:
-                break
-            if not pids:
-                break
+                return
             for pid in pids:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        try:
-            self.cgroup.rmdir()
-        except OSError:
-            pass
+            try:
+                self.cgroup.rmdir()
+                return
+            except OSError:
+                time.sleep(0.05)
 
 
 def command(argv: list[str], *, writable: list[Path], readonly: list[Path] = (),
