@@ -19,7 +19,7 @@ VALIDATION_FRACTION = 0.2
 TEST_FRACTION = 0.2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays have no single truth value to compare by
 class Split:
     """Images ``x`` (float32, scaled to [0, 1]) and integer labels ``y`` (int64)."""
 
@@ -30,7 +30,7 @@ class Split:
         return len(self.y)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Digits:
     """The three fixed splits of the digits, plus their shape and class count."""
 

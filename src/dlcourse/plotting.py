@@ -16,7 +16,8 @@ def plot_history(histories: Mapping[str, Mapping[str, Sequence[float]]], *, metr
 
     ``histories`` maps a run's name (say ``"PyTorch"``) to its history, a
     mapping from a metric's name (``"loss"``, ``"val_accuracy"``) to one value
-    per epoch. Returns the matplotlib figure.
+    per epoch. ``ax``, if given, must hold one axis per metric. Returns the
+    matplotlib figure.
     """
     import matplotlib.pyplot as plt
 

@@ -14,6 +14,7 @@ def evaluate(model, loader, *, loss_fn=None, device="cpu") -> dict[str, float]:
     """Return the mean loss (if ``loss_fn`` is given) and accuracy of a classifier."""
     import torch
 
+    was_training = model.training
     model.eval()
     correct, total, loss_sum = 0, 0, 0.0
     with torch.inference_mode():
@@ -24,6 +25,7 @@ def evaluate(model, loader, *, loss_fn=None, device="cpu") -> dict[str, float]:
                 loss_sum += loss_fn(logits, y).item() * len(y)
             correct += (logits.argmax(dim=1) == y).sum().item()
             total += len(y)
+    model.train(was_training)  # leave the model in the mode it came in
     result = {"accuracy": correct / total}
     if loss_fn is not None:
         result["loss"] = loss_sum / total
