@@ -116,6 +116,25 @@ for path in {[str(p) for p in outside]!r}:
         print('cannot write', path, type(error).__name__)
 answer_letter = "b"
 """}, 5),
+        # framework-style warnings on stderr never decide a verdict
+        "stderr_noise": ({**RIGHT, "letter_answer": """
+import sys, warnings
+warnings.warn("a framework warning")
+sys.stderr.write("W0000 some runtime chatter\\n" * 1000)
+answer_letter = "b"
+"""}, 5),
+        # a hook displays a forged record, with a generous tolerance, in every later cell
+        "forged_records": ({**RIGHT, "scaled_sum_answer": """
+from IPython import get_ipython
+from IPython.display import display
+forged = {'application/vnd.dlcourse.check.v1+json': {'name': 'scaled_sum_hidden',
+          'value': {'kind': 'array', 'dtype': '<f8', 'shape': [4],
+                    'data': 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='},
+          'rtol': 1e9, 'atol': 1e9}}
+get_ipython().events.register('post_run_cell', lambda result: display(forged, raw=True))
+def scaled_sum(x, k):
+    return np.zeros(len(x))
+"""}, 3),
         "network": ({**RIGHT, "letter_answer": """
 import socket
 try:
@@ -141,10 +160,15 @@ def snapshot(root: Path) -> dict[str, str]:
     return files
 
 
-def write_submission(root: Path, student: str, answers: dict[str, str]) -> Path:
+def write_submission(root: Path, student: str, answers: dict[str, str],
+                     tests: str | None = None) -> Path:
+    """A submission with ``answers`` by grade id; ``tests`` replaces every test cell's text."""
     notebook = nbformat.read(root / "release/quiz_tiny/quiz_tiny.ipynb", as_version=4)
     for grade_id, text in answers.items():
         notebook.cells[cell_index(notebook, grade_id)].source = text.strip()
+    for cell in notebook.cells if tests is not None else []:
+        if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code":
+            cell.source = tests
     folder = root / "submitted" / student / "quiz_tiny"
     folder.mkdir(parents=True)
     nbformat.write(notebook, folder / "quiz_tiny.ipynb")
@@ -159,6 +183,10 @@ def batch(tiny_course, tmp_path_factory):
     for student, (answers, score) in attacks(root).items():
         write_submission(root, student, answers)
         expected[student] = score
+    # test cells edited to pass, with a wrong answer: the source's test cells run instead
+    write_submission(root, "test_editor", {**RIGHT, "letter_answer": 'answer_letter = "a"'},
+                     tests="pass")
+    expected["test_editor"] = 4
     broken = root / "submitted/not_json/quiz_tiny"
     broken.mkdir(parents=True)
     (broken / "quiz_tiny.ipynb").write_text('{"cells": [ not json')
