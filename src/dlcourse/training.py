@@ -7,7 +7,33 @@ call :func:`fit` instead of pasting it again.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 from tqdm.auto import tqdm
+
+
+class ImportOrderError(RuntimeError):
+    """TensorFlow was imported before Triton, and PyTorch's optimizer would crash the process."""
+
+
+def check_import_order() -> None:
+    """Refuse to go on where building an optimizer would crash the whole process.
+
+    Creating a PyTorch optimizer imports Triton, and importing Triton after
+    TensorFlow 2.21 is a segmentation fault (tensorflow/tensorflow#124205).
+    Lesson 01's set-up imports ``torch`` and ``triton`` before TensorFlow.
+    Checked when this module is imported, which comes before any optimizer.
+    """
+    if ("tensorflow" in sys.modules and "triton" not in sys.modules
+            and importlib.util.find_spec("triton") is not None):
+        raise ImportOrderError(
+            "TensorFlow was imported before Triton: creating a PyTorch optimizer would "
+            "import Triton and crash the process. Restart the kernel and import torch and "
+            "triton before tensorflow (see lesson 01, 'Setup').")
+
+
+check_import_order()
 
 
 def evaluate(model, loader, *, loss_fn=None, device="cpu") -> dict[str, float]:
