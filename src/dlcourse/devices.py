@@ -75,7 +75,8 @@ def report(frameworks=("torch", "tensorflow", "jax")) -> list[DeviceReport]:
         elif name == "tensorflow":
             import tensorflow as tf
 
-            seen = [d.name for d in tf.config.list_logical_devices()]
+            # logical devices are named "/device:CPU:0"; tf.device() takes "/CPU:0" too
+            seen = [d.name.replace("/device:", "/") for d in tf.config.list_logical_devices()]
             reports.append(DeviceReport("tensorflow", tf_device(), tuple(seen)))
         elif name == "jax":
             import jax
