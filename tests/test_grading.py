@@ -277,3 +277,19 @@ def test_an_exported_pickle_is_never_unpickled(tiny_course, tmp_path):
                                                  {**RIGHT, "weights_answer": payload}))
     assert statuses["weights"] == "failed" and not marker.exists()
     assert "could not be evaluated (ValueError)" in result.items[2].message
+
+
+def test_an_export_reached_through_a_linked_folder_is_refused(tiny_course, tmp_path):
+    from dlcourse.grading.exports import resolve
+    from dlcourse.grading.records import Record
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "weights.npy").write_bytes(b"not from the student")
+    (scratch / "export").symlink_to(outside)
+    record = Record("weights_file", None, None, 1e-6, 0.0, file="export/weights.npy",
+                    evaluator="weights_file")
+    [resolved] = resolve([record], scratch=scratch, quiz_dir=tiny_course / "quizzes/quiz_tiny")
+    assert resolved.problem == "export/weights.npy is reached through a symbolic link"

@@ -140,8 +140,13 @@ def resolve(records: list, *, scratch: Path, quiz_dir: Path,
         if record.file is None or record.problem:
             resolved.append(record)
             continue
-        outcome = evaluate(quiz_dir, record.evaluator, scratch / record.file,
-                           sandbox_limits=sandbox_limits)
+        exported = scratch / record.file
+        if exported.parent.resolve() != scratch.resolve() / Path(record.file).parent:
+            # a folder on the way is a link, perhaps to somewhere outside the sandbox
+            outcome = Evaluation(problem=f"{record.file} is reached through a symbolic link")
+        else:
+            outcome = evaluate(quiz_dir, record.evaluator, exported,
+                               sandbox_limits=sandbox_limits)
         if outcome.problem:
             resolved.append(Record(record.name, None, None, record.rtol, record.atol,
                                    problem=outcome.problem, missing=outcome.missing))

@@ -35,8 +35,10 @@ from .source import Item, SourceQuiz, load_source
 
 PASSED, FAILED, ERROR, TIMEOUT, MISSING, MANUAL = (
     "passed", "failed", "error", "timeout", "missing", "manual")
-#: The largest file copied from a submission's folder into its scratch folder.
+#: The largest file, and the most bytes in all, copied from a submission's
+#: folder into its scratch folder; the rest is left out.
 MAX_COPIED_FILE_BYTES = 50 * 1024 * 1024
+MAX_COPIED_BYTES = 200 * 1024 * 1024
 
 
 @dataclass
@@ -148,11 +150,15 @@ def failed_whole(source: SourceQuiz, message: str) -> GradeResult:
 
 def copy_submission_files(folder: Path, scratch: Path, *, skip: Path) -> None:
     """Copy the regular files of a submission's folder (not links) into its scratch folder."""
-    for path in sorted(folder.rglob("*")):
+    copied = 0
+    for path in sorted(folder.rglob("*")):  # rglob does not descend into linked folders
         relative = path.relative_to(folder)
         if path.is_symlink() or path == skip or any(p.startswith(".") for p in relative.parts):
             continue
         if path.is_file() and path.stat().st_size <= MAX_COPIED_FILE_BYTES:
+            copied += path.stat().st_size
+            if copied > MAX_COPIED_BYTES:
+                return
             target = scratch / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
