@@ -6,26 +6,37 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-# The environment is rebuilt when requirements.txt or pyproject.toml change.
+# The environment is brought up to date when requirements.txt, pyproject.toml or
+# this file change (pip installs nothing that is already there).
 STAMP  := $(VENV)/.installed
 
 .PHONY: lab test env release clean-notebooks lint
 
 env: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml Makefile
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
 	$(BIN)/python -m pip install --no-deps --no-build-isolation -e .
+	# nbgrader's Assignment List and Course List need an exchange folder (a shared
+	# nbgrader hub set-up), which this course does not use; without one they only show
+	# errors, so they are off in this environment. Validate, Create Assignment and
+	# Formgrader stay on.
+	$(BIN)/jupyter labextension disable --level=sys_prefix \
+	    @jupyter/nbgrader:assignment-list @jupyter/nbgrader:course-list
+	$(BIN)/jupyter server extension disable --sys-prefix \
+	    nbgrader.server_extensions.assignment_list nbgrader.server_extensions.course_list
 	touch $(STAMP)
 
 # Jupyter refuses to run as root unless told; containers often run as root.
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# nbgrader's formgrader runs `alembic` by name: the environment's bin must be on PATH.
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(LAB_ROOT) $(LAB_ARGS) --notebook-dir=. notebooks/01_frameworks.ipynb
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab $(LAB_ROOT) $(LAB_ARGS) \
+	    --notebook-dir=. notebooks/01_frameworks.ipynb
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
