@@ -1,0 +1,117 @@
+"""Measure latency and size the same way everywhere: warm up, repeat, report percentiles.
+
+Taught in lesson 05 (``notebooks/05_deployment.ipynb``, "Speed and size"), where
+every runtime of the digits model is timed with :func:`time_call`, and the HTTP
+service's latencies are summarised with :func:`latency_summary`.
+
+Timing rules, and why:
+
+- **Warm up first.** The first calls of a runtime pay for lazy work (memory
+  allocation, kernel selection, JIT compilation) that a server pays once.
+- **Time each call** with :func:`time.perf_counter` and keep every sample, so
+  the report can give the median (robust to a busy machine) and the tail (what
+  the slowest users see), not only a mean.
+- **Repeat for a minimum time**, not a fixed count: fast calls get many
+  samples, slow calls still finish.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: Percentiles reported by :func:`latency_summary`.
+PERCENTILES = (50, 90, 99)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds per call of one timed function: every sample, and their summary."""
+
+    samples: tuple[float, ...]
+
+    @property
+    def calls(self) -> int:
+        return len(self.samples)
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.samples))
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.samples))
+
+    @property
+    def best(self) -> float:
+        return float(np.min(self.samples))
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.samples, q))
+
+
+def time_call(fn: Callable[[], object], *, warmup: int = 5, min_time: float = 0.2,
+              min_calls: int = 5, max_calls: int = 10_000) -> Timing:
+    """Time ``fn()`` (no arguments: wrap the call in a ``lambda``) call by call.
+
+    ``fn`` runs ``warmup`` times untimed, then at least ``min_calls`` times and
+    until ``min_time`` seconds have been spent timing it, at most ``max_calls``
+    times. Make sure ``fn`` waits for its result: a GPU or an asynchronous
+    runtime must have finished when it returns (``.block_until_ready()`` in JAX,
+    ``torch.cuda.synchronize()`` in PyTorch on a GPU, ``.numpy()`` in TensorFlow).
+    """
+    if min_calls < 1 or max_calls < min_calls:
+        raise ValueError("need 1 <= min_calls <= max_calls")
+    for _ in range(warmup):
+        fn()
+    samples: list[float] = []
+    spent = 0.0
+    while len(samples) < max_calls and (len(samples) < min_calls or spent < min_time):
+        start = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - start
+        samples.append(elapsed)
+        spent += elapsed
+    return Timing(tuple(samples))
+
+
+def latency_summary(samples: Iterable[float], *, scale: float = 1e3,
+                    percentiles: Iterable[float] = PERCENTILES) -> dict[str, float]:
+    """Summarise latencies given in seconds: count, mean, percentiles and max.
+
+    Values are multiplied by ``scale`` (default: milliseconds); percentiles use
+    NumPy's default (linear) interpolation, named ``p50``, ``p90``, ``p99``.
+    """
+    values = np.asarray(list(samples), dtype=np.float64)
+    if values.size == 0:
+        raise ValueError("no latencies to summarise")
+    summary = {"count": float(values.size), "mean": float(values.mean() * scale)}
+    for q in percentiles:
+        name = f"p{q:g}".replace(".", "_")
+        summary[name] = float(np.percentile(values, q) * scale)
+    summary["max"] = float(values.max() * scale)
+    return summary
+
+
+def size_on_disk(path: str | os.PathLike) -> int:
+    """Bytes in a file, or in all the files under a folder (a SavedModel)."""
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    raise FileNotFoundError(path)
+
+
+def human_bytes(size: float) -> str:
+    """``12345`` -> ``'12.1 KiB'``: sizes as a person reads them."""
+    if size < 1024:
+        return f"{int(size)} B"
+    exponent = min(int(math.log(size, 1024)), 4)
+    return f"{size / 1024**exponent:.1f} {('B', 'KiB', 'MiB', 'GiB', 'TiB')[exponent]}"
