@@ -9,11 +9,12 @@ tags stay. Clean notebooks in place with::
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import nbformat
+
+from .files import write_atomically
 
 #: Cell metadata that carries meaning: nbgrader's item marks and nbval's tags
 #: (``raises-exception``, ``nbval-skip``). Everything else is editor state.
@@ -61,11 +62,7 @@ def write(notebook: nbformat.NotebookNode, path: Path) -> None:
     The file is replaced atomically, so a reader never sees half a notebook,
     and a read-only file (nbgrader writes its release read-only) is replaced too.
     """
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
+    write_atomically(Path(path), nbformat.writes(notebook) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -32,6 +30,7 @@ import nbformat
 from tqdm.auto import tqdm
 
 from ..config import find_course_root, validate_identifier
+from ..files import write_atomically
 from . import gradebook
 from .grade import GradeResult, ItemResult, failed_whole, grade_notebook
 from .key import key_path
@@ -104,14 +103,6 @@ def _from_json(document: dict) -> GradeResult:
                        document["manual_max_score"], items, document.get("error"))
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.replace(temporary, path)
-
-
 def _store(root: Path, quiz: str, submission: Submission, document: dict,
            executed: str | None, prints: dict) -> None:
     result = _from_json(document)
@@ -120,8 +111,8 @@ def _store(root: Path, quiz: str, submission: Submission, document: dict,
     gradebook.store(root, quiz, submission.student, result, timestamp)
     folder = root / "autograded" / submission.student / quiz
     if executed is not None:
-        _write_atomically(folder / f"{quiz}.ipynb", executed)
-    _write_atomically(folder / RESULT_FILE, json.dumps(
+        write_atomically(folder / f"{quiz}.ipynb", executed)
+    write_atomically(folder / RESULT_FILE, json.dumps(
         {"fingerprint": prints, "result": document}, indent=1, sort_keys=True))
 
 

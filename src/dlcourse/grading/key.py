@@ -16,13 +16,12 @@ Points are not stored here: they come from the source notebook's metadata.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import find_course_root, grading_options, validate_identifier
+from ..files import write_atomically
 from . import values
 
 FORMAT = 1
@@ -67,17 +66,7 @@ def write_key(path: Path, quiz: str, items: dict[str, dict]) -> None:
     with the records as the kernel emitted them (encoded values).
     """
     document = {"format": FORMAT, "quiz": quiz, "items": items}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, indent=1, sort_keys=True)
-            stream.write("\n")
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps(document, indent=1, sort_keys=True) + "\n", mode=0o600)
 
 
 def read_key(path: Path) -> Key:
