@@ -376,26 +376,12 @@ def vgg19_cached_weights() -> Path | None:
     return path if path.is_file() else None
 
 
-class _Sequential:
-    """Run named modules in order, keeping the wanted outputs, stopping after the last."""
+class _Body:
+    """A feature network's body: the few nn.Module methods FeatureNetwork uses, on ``module``."""
 
-    def __init__(self, names, modules):
-        import torch
+    def __init__(self, module):
+        self.module = module
 
-        self.names = list(names)
-        self.module = torch.nn.ModuleList(modules)
-
-    def __call__(self, x, wanted):
-        out = {}
-        for name, module in zip(self.names, self.module, strict=True):
-            x = module(x)
-            if name in wanted:
-                out[name] = x
-                if len(out) == len(wanted):
-                    break
-        return out
-
-    # the few nn.Module methods FeatureNetwork uses
     def eval(self):
         self.module.eval()
         return self
@@ -406,6 +392,26 @@ class _Sequential:
     def to(self, *args, **kwargs):
         self.module.to(*args, **kwargs)
         return self
+
+
+class _Sequential(_Body):
+    """Run named modules in order, keeping the wanted outputs, stopping after the last."""
+
+    def __init__(self, names, modules):
+        import torch
+
+        super().__init__(torch.nn.ModuleList(modules))
+        self.names = list(names)
+
+    def __call__(self, x, wanted):
+        out = {}
+        for name, module in zip(self.names, self.module, strict=True):
+            x = module(x)
+            if name in wanted:
+                out[name] = x
+                if len(out) == len(wanted):
+                    break
+        return out
 
 
 def vgg19_features(weights: str = "auto", *, seed: int = 0, download: bool = False,
@@ -594,23 +600,9 @@ def _lite0_layer_names() -> list[str]:
     return names
 
 
-class _Lite0Body:
-    def __init__(self, model):
-        self.model = model
-
+class _Lite0Body(_Body):
     def __call__(self, x, wanted):
-        return self.model.features(x, wanted)
-
-    def eval(self):
-        self.model.eval()
-        return self
-
-    def parameters(self):
-        return self.model.parameters()
-
-    def to(self, *args, **kwargs):
-        self.model.to(*args, **kwargs)
-        return self
+        return self.module.features(x, wanted)
 
 
 def _fuse_batchnorm(model):
