@@ -80,14 +80,19 @@ def test_release_is_reproducible(tiny_course, tmp_path):
     assert (again / name).read_bytes() == (tiny_course / name).read_bytes()
 
 
-def test_a_solution_that_fails_its_own_test_is_not_released(tiny_course, tmp_path):
-    course = copy_course(tiny_course, tmp_path / "broken")
+def edit_source_cell(course: Path, grade_id: str, text: str) -> None:
+    """Replace the text of one cell of the tiny quiz's source, found by grade id."""
     path = course / "source/quiz_tiny/quiz_tiny.ipynb"
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "letter_answer":
-            cell.source = 'answer_letter = "z"'
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            cell.source = text
     nbformat.write(notebook, path)
+
+
+def test_a_solution_that_fails_its_own_test_is_not_released(tiny_course, tmp_path):
+    course = copy_course(tiny_course, tmp_path / "broken")
+    edit_source_cell(course, "letter_answer", 'answer_letter = "z"')
     before = (course / "release/quiz_tiny/quiz_tiny.ipynb").read_bytes()
     with pytest.raises(ReleaseError, match="letter"):
         release(root=course)
@@ -96,12 +101,7 @@ def test_a_solution_that_fails_its_own_test_is_not_released(tiny_course, tmp_pat
 
 def test_a_test_cell_without_hidden_checks_is_refused(tiny_course, tmp_path):
     course = copy_course(tiny_course, tmp_path / "unchecked")
-    path = course / "source/quiz_tiny/quiz_tiny.ipynb"
-    notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "letter":
-            cell.source = 'assert answer_letter == "b"'
-    nbformat.write(notebook, path)
+    edit_source_cell(course, "letter", 'assert answer_letter == "b"')
     with pytest.raises(QuizError, match="no hidden tests"):
         release(root=course)
 
