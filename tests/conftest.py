@@ -6,15 +6,20 @@ temporary folder so that the working tree is never changed by a test run.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from dlcourse.grading.release import release
+from dlcourse.grading.release import all_quizzes, release
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = Path(__file__).resolve().parent / "files"
+#: The quizzes the tests release and grade: all of them, or those named in
+#: DLCOURSE_TEST_QUIZZES (comma-separated), to try one quiz while writing it.
+QUIZZES = [q for q in os.environ.get("DLCOURSE_TEST_QUIZZES", "").split(",") if q] or \
+    all_quizzes(REPO)
 
 
 def copy_course(source_root: Path, target: Path) -> Path:
@@ -40,5 +45,5 @@ def released_course(tmp_path_factory) -> Path:
     """A copy of the real course, with every quiz released afresh (keys included)."""
     root = copy_course(REPO, tmp_path_factory.mktemp("course") / "course")
     shutil.rmtree(root / "release", ignore_errors=True)
-    release(root=root)
+    release(QUIZZES, root=root)
     return root

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from dlcourse.checks import MIME_TYPE
@@ -208,11 +209,32 @@ def test_an_invalid_notebook_scores_zero_with_a_clear_error(tiny_course, tmp_pat
 
 
 def test_feedback_messages_never_quote_hidden_inputs(tiny_course, tmp_path):
-    leak = "def scaled_sum(x, k):\n    raise ValueError(repr(np.asarray(x).tolist()))"
+    # right on the visible input; on the hidden one, raises with the input as its text
+    leak = ("def scaled_sum(x, k):\n    x = np.asarray(x)\n    if x.shape == (2, 3):\n"
+            "        return k * x.sum(axis=1)\n    raise ValueError(repr(x.tolist()))")
     result, _ = grade(tiny_course, submit(
         tiny_course, tmp_path, {**RIGHT, "scaled_sum_answer": leak}))
     item = next(i for i in result.items if i.grade_id == "scaled_sum")
-    assert item.status == "error" and item.message == "ValueError in the test cell"
+    assert item.status == "error"
+    # the exception's type, the check that was running and the student's own line ...
+    assert item.message == ("ValueError while the hidden test computed check "
+                            "'scaled_sum_hidden'; raised in your answer cell 'scaled_sum_answer', "
+                            "line 5: `raise ValueError(repr(x.tolist()))`")
+    # ... and nothing of the hidden input the exception's text held
+    hidden = np.random.default_rng(7).normal(size=(4, 5))
+    assert not any(f"{v:.3f}"[:5] in item.message for v in hidden.ravel())
+
+
+def test_an_answer_cell_that_does_not_compile_is_named_with_its_line(tiny_course, tmp_path):
+    broken = "def scaled_sum(x, k):\n    x = np.asarray(x)\n      return k * x.sum(axis=1)"
+    result, _ = grade(tiny_course, submit(
+        tiny_course, tmp_path, {**RIGHT, "scaled_sum_answer": broken}))
+    item = next(i for i in result.items if i.grade_id == "scaled_sum")
+    assert item.status == "error"
+    assert item.message.startswith(
+        "your answer cell 'scaled_sum_answer', line 3: `return k * x.sum(axis=1)` raised "
+        "IndentationError; then the test raised NameError in the visible test, line 1"), \
+        item.message
 
 
 @pytest.mark.parametrize("grade_id", ["letter", "scaled_sum"])

@@ -3,23 +3,24 @@ version zero, and each calibration submission in quizzes/<quiz>/ what
 calibration.json records for it (score and each item's status).
 
 The submissions of each quiz are graded as one batch by ``dlcourse autograde``
-with two workers (sandboxed, into a gradebook), as an instructor would.
+with two workers (sandboxed, into a gradebook), as an instructor would. A
+calibration entry's ``files`` are put beside its notebook in the submission
+folder (exported files left from an earlier run, say).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from dlcourse.grading.autograde import autograde
-from dlcourse.grading.release import all_quizzes
 
-from .conftest import REPO
+from .conftest import QUIZZES, REPO
 
-QUIZZES = all_quizzes(REPO)
 SOLUTION = "instructor_solution"
 
 
@@ -38,12 +39,15 @@ def graded(released_course):
     """quiz -> student id -> result, for the solution and every calibration submission."""
     results = {}
     for quiz in QUIZZES:
-        cases = {student_id(c): REPO / c["path"] for c in calibration(quiz)}
-        cases[SOLUTION] = REPO / "source" / quiz / f"{quiz}.ipynb"
-        for student, notebook in cases.items():
+        cases = {student_id(c): (REPO / c["path"], c.get("files", []))
+                 for c in calibration(quiz)}
+        cases[SOLUTION] = (REPO / "source" / quiz / f"{quiz}.ipynb", [])
+        for student, (notebook, files) in cases.items():
             folder = released_course / "submitted" / student / quiz
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copy(notebook, folder / f"{quiz}.ipynb")
+            for file in files:
+                shutil.copy(REPO / file, folder)
         results[quiz] = autograde(quiz, workers=2, root=released_course, progress=False)
     return results
 
@@ -75,3 +79,21 @@ def test_calibration_submission_scores_as_recorded(graded, quiz, case):
     result = graded[quiz][student_id(case)]
     statuses = {i.grade_id: i.status for i in result.items}
     assert (result.score, statuses) == (case["score"], {**statuses, **case["items"]}), case["why"]
+
+
+#: What a student's feedback must not show: the grader's index paths into a value
+#: (``value['batch_1']``), or an exception's type with nothing to say where it was raised.
+INDEX_PATH = re.compile(r"value\[")
+BARE_EXCEPTION = re.compile(r"^\w+(Error|Exception|Failed) in the test cell$")
+
+
+@pytest.mark.parametrize("quiz,case", cases())
+def test_calibration_feedback_speaks_of_the_students_work(graded, quiz, case):
+    result = graded[quiz][student_id(case)]
+    for item in result.items:
+        assert not INDEX_PATH.search(item.message), (item.grade_id, item.message)
+        assert not BARE_EXCEPTION.match(item.message), (item.grade_id, item.message)
+        if item.status == "error" and "raised" in item.message:
+            assert ("check '" in item.message or "answer cell" in item.message
+                    or "visible test" in item.message), (item.grade_id, item.message)
+        assert item.title, f"{item.grade_id} has no question title"

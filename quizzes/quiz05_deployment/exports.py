@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse.grading.evaluate import Refused
+
 #: Batch sizes run by the ONNX and JAX evaluators; the quiz exports with other sizes.
 BATCH_SIZES = (1, 7, 64, 200)
 ERROR = "error"
@@ -61,7 +63,7 @@ def _onnx_session(path: Path):
         attribute.t for node in model.graph.node for attribute in node.attribute
         if attribute.HasField("t")]
     if any(uses_external_data(tensor) for tensor in tensors):
-        raise ValueError("the weights are in a separate file; the task asks for one file")
+        raise Refused("the weights are in a separate file; the task asks for one file")
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1

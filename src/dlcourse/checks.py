@@ -53,30 +53,48 @@ class CheckFailed(AssertionError):
     """A recorded value differs from the key (stock nbgrader mode only)."""
 
 
-def check(name: str, value: Any, *, rtol: float = 1e-5, atol: float = 1e-8) -> None:
+Hint = str | dict[str, str] | None
+MAX_HINT_CHARACTERS = 500
+
+
+def check(name: str, value: Any, *, rtol: float = 1e-5, atol: float = 1e-8,
+          hint: Hint = None) -> None:
     """Record ``value`` under ``name`` for grading.
 
     ``rtol`` and ``atol`` are the tolerances for numbers: a recorded number
     ``a`` matches the key's ``e`` when ``|a - e| <= atol + rtol * |e|``. They
     have no effect on strings, booleans or the shapes of arrays, which must
     match exactly.
+
+    ``hint`` is what the student reads when this check fails, in the terms of
+    the question ("the output layer's activation is not softmax"). For a dict
+    value it may be a dict of hints keyed by the value's entries, at any depth
+    (``"*"`` for the rest): where the value first differs, the hint of the
+    deepest entry on the way there is shown.
+    The grader takes hints from the key (the instructor's run), never from a
+    submission.
     """
     validate_identifier(name, "check name")
     record = {"name": name, "value": values.encode(value), "rtol": float(rtol), "atol": float(atol)}
+    if hint is not None:
+        record["hint"] = validate_hint(hint)
     _emit(record)
     if os.environ.get(MODE_VARIABLE) != RECORD_ONLY:
         _compare_in_kernel(record)
 
 
 def check_file(name: str, path: str, *, evaluator: str | None = None, rtol: float = 1e-5,
-               atol: float = 1e-8) -> None:
+               atol: float = 1e-8, hint: Hint = None) -> None:
     """Record that the file ``path`` (relative to the notebook's folder) is graded.
 
     The function ``evaluator`` (default: ``name``) of the quiz's
     ``quizzes/<quiz>/exports.py`` receives a private copy of the file and
     returns a value; that value is compared with the key, with ``rtol`` and
     ``atol`` as in :func:`check`. A file that does not exist leaves the item
-    ``missing``. The student's kernel never runs the evaluator under the grader.
+    ``missing``; so does a file left from an earlier run, since the grader
+    never carries a file named by ``check_file`` into the graded run. ``hint``
+    as in :func:`check`. The student's kernel never runs the evaluator under
+    the grader.
     """
     validate_identifier(name, "check name")
     validate_identifier(evaluator or name, "evaluator name")
@@ -85,9 +103,26 @@ def check_file(name: str, path: str, *, evaluator: str | None = None, rtol: floa
         raise ValueError(f"check_file needs a path inside the notebook's folder, not {path!r}")
     record = {"name": name, "file": relative.as_posix(), "evaluator": evaluator or name,
               "rtol": float(rtol), "atol": float(atol)}
+    if hint is not None:
+        record["hint"] = validate_hint(hint)
     _emit(record)
     if os.environ.get(MODE_VARIABLE) != RECORD_ONLY:
         _compare_file_in_kernel(record)
+
+
+def validate_hint(hint: Any) -> str | dict[str, str]:
+    """Return ``hint`` if it is a short message or a dict of them, else raise ``ValueError``."""
+    def message(text: Any) -> str:
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_HINT_CHARACTERS:
+            raise ValueError(f"a hint is a non-empty string of at most {MAX_HINT_CHARACTERS} "
+                             f"characters, not {text!r:.60}")
+        return text
+
+    if isinstance(hint, dict):
+        if not hint or not all(isinstance(k, str) for k in hint):
+            raise ValueError("a dict of hints needs string keys")
+        return {key: message(text) for key, text in hint.items()}
+    return message(hint)
 
 
 def _compare_file_in_kernel(record: dict) -> None:

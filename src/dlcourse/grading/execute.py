@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from ..checks import MIME_TYPE, MODE_VARIABLE, RECORD_ONLY
+from . import package_view
 from . import sandbox as sandboxing
 
 #: Cell outcomes.
@@ -64,6 +66,30 @@ class CellOutcome:
     ename: str = ""
     evalue: str = ""
     seconds: float = 0.0
+    #: for an error: the frames of the traceback that lie in notebook cells, outermost
+    #: first, as (execution count of the cell, line in that cell)
+    frames: tuple[tuple[int, int], ...] = ()
+    #: the cell's execution count in this run (cells are numbered as they run)
+    execution_count: int | None = None
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)|File <tokenize>:(\d+)")
+
+
+def traceback_frames(traceback: list[str], own_count: int | None = None
+                     ) -> tuple[tuple[int, int], ...]:
+    """The (execution count, line) of each traceback entry in a notebook cell (IPython's
+    ``Cell In[3], line 5``), outermost first. An indentation error found while the cell
+    was read (``File <tokenize>:5``) lies in the cell itself, ``own_count``."""
+    text = _ANSI.sub("", "\n".join(str(line) for line in traceback or []))
+    frames = []
+    for count, line, tokenize_line in _CELL_FRAME.findall(text):
+        if tokenize_line and own_count is not None:
+            frames.append((own_count, int(tokenize_line)))
+        elif count:
+            frames.append((int(count), int(line)))
+    return tuple(frames)
 
 
 def _size(out) -> int:
@@ -111,12 +137,12 @@ class _Client(NotebookClient):
 
 
 def _write_kernelspec(runtime: Path, workdir: Path, limits: Limits,
-                      processes: sandboxing.ProcessLimit) -> Path:
+                      processes: sandboxing.ProcessLimit, view: Path | None) -> Path:
     env = {**sandboxing.base_environment(workdir), MODE_VARIABLE: RECORD_ONLY}
     argv = sandboxing.command(
         [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         writable=[workdir, runtime], workdir=workdir, env=env, limits=limits.sandbox,
-        processes=processes)
+        processes=processes, package_view=view)
     folder = runtime / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True)
     # The kernel is interrupted by a message: a signal would reach bubblewrap, not Python.
@@ -133,8 +159,13 @@ def kernel_environment() -> dict[str, str]:
     return env
 
 
-def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits) -> list[CellOutcome]:
+def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits,
+        dlcourse_modules: tuple[str, ...] | None = None) -> list[CellOutcome]:
     """Execute the code cells of ``notebook`` in place; return one outcome per code cell.
+
+    In a sandbox, ``dlcourse_modules`` (a quiz's declared modules,
+    :mod:`.package_view`) limits what of the ``dlcourse`` package the kernel
+    can import; ``None`` shows the whole package.
 
     Raises :class:`.sandbox.SandboxUnavailable` if a sandbox is asked for and
     cannot be made.
@@ -153,12 +184,16 @@ def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits) -> li
     )
     client.output_budget = {}
     client.max_output_bytes = limits.max_output_bytes
-    runtime = processes = None
+    runtime = processes = view = None
     if limits.sandbox is not None:
         sandboxing.check_available()
         runtime = Path(tempfile.mkdtemp(prefix="dlcourse-run-"))
         processes = sandboxing.ProcessLimit(limits.sandbox.processes)
-        client.sandbox_setup = (runtime, _write_kernelspec(runtime, workdir, limits, processes))
+        if dlcourse_modules is not None:  # outside the writable runtime folder
+            view = package_view.build_view(
+                dlcourse_modules, Path(tempfile.mkdtemp(prefix="dlcourse-view-")) / "dlcourse")
+        client.sandbox_setup = (runtime, _write_kernelspec(runtime, workdir, limits, processes,
+                                                           view))
     kernel_options = {"env": kernel_environment()}
     if limits.sandbox is not None:  # its console chatter is of no use to the grader
         kernel_options.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -169,6 +204,8 @@ def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits) -> li
             processes.close()
         if runtime is not None:
             shutil.rmtree(runtime, ignore_errors=True)
+        if view is not None:
+            shutil.rmtree(view.parent, ignore_errors=True)
 
 
 def _run_cells(client: _Client, notebook, limits: Limits, kernel_options) -> list[CellOutcome]:
@@ -199,9 +236,12 @@ def _run_cells(client: _Client, notebook, limits: Limits, kernel_options) -> lis
                                             f"stopped after {client.timeout} s", elapsed))
                 continue
             error = next((o for o in cell.outputs if o.get("output_type") == "error"), None)
+            count = cell.get("execution_count")
             if error is not None:
                 outcomes.append(CellOutcome(index, ERROR, str(error.get("ename", "")),
-                                            str(error.get("evalue", "")), elapsed))
+                                            str(error.get("evalue", "")), elapsed,
+                                            traceback_frames(error.get("traceback", []), count),
+                                            count))
             else:
-                outcomes.append(CellOutcome(index, OK, seconds=elapsed))
+                outcomes.append(CellOutcome(index, OK, seconds=elapsed, execution_count=count))
     return outcomes

@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import sandbox as sandboxing
@@ -120,6 +120,8 @@ def evaluate(quiz_dir: Path, evaluator: str, exported: Path, *,
         except (OSError, ValueError):
             tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
             return Evaluation(problem=f"the evaluator of {exported.name} failed ({tail[0][:200]})")
+    if "refused" in document:  # the instructor's own words, written for the student
+        return Evaluation(problem=f"{exported.name} was refused: {document['refused']}")
     if "error" in document:  # only the exception's type: its text may quote hidden inputs
         kind = str(document["error"]).split(":", 1)[0]
         return Evaluation(problem=f"{exported.name} could not be evaluated ({kind})")
@@ -133,8 +135,6 @@ def evaluate(quiz_dir: Path, evaluator: str, exported: Path, *,
 def resolve(records: list, *, scratch: Path, quiz_dir: Path,
             sandbox_limits: sandboxing.SandboxLimits | None = None) -> list:
     """Replace each file record by the value its evaluator returned (or a problem)."""
-    from .records import Record
-
     resolved = []
     for record in records:
         if record.file is None or record.problem:
@@ -148,9 +148,8 @@ def resolve(records: list, *, scratch: Path, quiz_dir: Path,
             outcome = evaluate(quiz_dir, record.evaluator, exported,
                                sandbox_limits=sandbox_limits)
         if outcome.problem:
-            resolved.append(Record(record.name, None, None, record.rtol, record.atol,
-                                   problem=outcome.problem, missing=outcome.missing))
+            resolved.append(replace(record, problem=outcome.problem, missing=outcome.missing))
         else:
-            resolved.append(Record(record.name, values.decode(outcome.encoded), outcome.encoded,
-                                   record.rtol, record.atol))
+            resolved.append(replace(record, value=values.decode(outcome.encoded),
+                                    encoded=outcome.encoded))
     return resolved

@@ -3,7 +3,8 @@
 Built from the stored results (``autograded/<student>/<quiz>/dlcourse-result.json``)
 and the manual scores in the gradebook, never from the executed notebook: the
 page holds no code, no hidden test, no hidden input and no key value, only
-item ids, statuses, points and the grader's short messages. Written to
+each question's title (the heading above it in the quiz), item ids, statuses,
+points and the grader's short messages (:mod:`.messages`). Written to
 ``feedback/<student>/<quiz>/<quiz>.html``, nbgrader's feedback layout.
 """
 
@@ -29,13 +30,14 @@ th, td {{ border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left;
 </style></head><body>
 <h1>{title}</h1>
 <p>Student <b>{student}</b>: <b>{score}</b> of {max_score} points{pending}.</p>
-<table><thead><tr><th>item</th><th>status</th><th>points</th><th>note</th></tr></thead>
+<table><thead><tr><th>question</th><th>item</th><th>status</th><th>points</th><th>note</th>
+</tr></thead>
 <tbody>
 {rows}
 </tbody></table>
 </body></html>
 """
-ROW = ('<tr><td>{grade_id}</td><td class="{status}">{status}</td>'
+ROW = ('<tr><td>{title}</td><td>{grade_id}</td><td class="{status}">{status}</td>'
        "<td>{score} / {max_score}</td><td>{message}</td></tr>")
 
 
@@ -53,7 +55,8 @@ def page(quiz: str, student: str, result: dict, manual: dict[str, float | None])
             pending += score is None
             message = "graded by a person" if score is not None else "awaiting a person"
         total += score or 0.0
-        rows.append(ROW.format(grade_id=html.escape(item["grade_id"]), status=html.escape(status),
+        rows.append(ROW.format(title=html.escape(item.get("title", "")),
+                               grade_id=html.escape(item["grade_id"]), status=html.escape(status),
                                score=_points(score), max_score=_points(item["max_score"]),
                                message=html.escape(message)))
     max_score = result["max_score"] + result.get("manual_max_score", 0.0)

@@ -6,7 +6,12 @@ grading sandbox). Its shape::
 
     {"format": 1, "quiz": "quiz01_frameworks",
      "items": {"<grade_id>": {"checks": [{"name": "...", "value": <encoded>,
-                                          "rtol": 1e-05, "atol": 1e-08}]}}}
+                                          "rtol": 1e-05, "atol": 1e-08,
+                                          "hint": "...", "file": "digits.onnx"}]}}}
+
+``hint`` (optional) is the instructor's message for a failure of the check;
+``file`` (only for ``check_file``) the exported file the check grades, which
+the grader never carries from a submission's folder into the graded run.
 
 Only autograded items (nbgrader test cells) appear; each lists its checks in
 the order the solution recorded them. Check names are unique in a quiz.
@@ -37,6 +42,8 @@ class KeyCheck:
     value: Any  # decoded
     rtol: float
     atol: float
+    hint: str | dict | None = None
+    file: str | None = None
 
 
 @dataclass
@@ -50,6 +57,11 @@ class Key:
                 if check.name == name:
                     return check
         return None
+
+    @property
+    def exported_files(self) -> set[str]:
+        """The files that ``check_file`` checks grade, relative to the notebook's folder."""
+        return {check.file for checks in self.items.values() for check in checks if check.file}
 
 
 def key_path(quiz: str, *, root: Path | None = None) -> Path:
@@ -90,9 +102,25 @@ def read_key(path: Path) -> Key:
                     value=values.decode(check["value"]),
                     rtol=float(check["rtol"]),
                     atol=float(check["atol"]),
+                    hint=_hint(check.get("hint")),
+                    file=_file(check.get("file")),
                 )
                 for check in item["checks"]
             ]
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise KeyError_(f"the key {path} is malformed: {error}") from error
     return key
+
+
+def _hint(hint):
+    from ..checks import validate_hint
+
+    return None if hint is None else validate_hint(hint)
+
+
+def _file(file):
+    if file is None:
+        return None
+    if not isinstance(file, str) or file.startswith("/") or ".." in Path(file).parts:
+        raise ValueError(f"a check's file must be a path inside the quiz folder, not {file!r}")
+    return file

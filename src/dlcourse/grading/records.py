@@ -10,11 +10,11 @@ file instead of holding a value; :func:`.exports.resolve` turns it into one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..checks import MIME_TYPE
+from ..checks import MIME_TYPE, validate_hint
 from ..config import IDENTIFIER
 from . import values
 
@@ -32,6 +32,8 @@ class Record:
     evaluator: str | None = None
     #: the file a file record names was not written
     missing: bool = False
+    #: the instructor's message for a failure (only the key's is ever shown)
+    hint: str | dict | None = None
 
 
 def records_of(cell) -> list[Record]:
@@ -53,14 +55,18 @@ def _parse(raw: Any) -> Record:
     name = raw["name"]
     if not IDENTIFIER.fullmatch(name):
         return Record(name, None, raw, 0.0, 0.0, problem="a check record with an invalid name")
+    try:
+        hint = validate_hint(raw["hint"]) if raw.get("hint") is not None else None
+    except ValueError:
+        return Record(name, None, raw, 0.0, 0.0, problem="a check record with a malformed hint")
     if "file" in raw:
-        return _parse_file(name, raw)
+        return replace(_parse_file(name, raw), hint=hint)
     try:
         value = values.decode(raw.get("value"))
         rtol, atol = float(raw.get("rtol", 0.0)), float(raw.get("atol", 0.0))
     except (values.ValueFormatError, TypeError, ValueError) as error:
         return Record(name, None, raw.get("value"), 0.0, 0.0, problem=f"malformed: {error}")
-    return Record(name, value, raw["value"], rtol, atol)
+    return Record(name, value, raw["value"], rtol, atol, hint=hint)
 
 
 def _parse_file(name: str, raw: dict) -> Record:

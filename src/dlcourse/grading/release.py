@@ -50,6 +50,17 @@ def all_quizzes(root: Path) -> list[str]:
                   if p.stem == p.parent.name)
 
 
+def key_check(record) -> dict:
+    """A check of the key, from the solution's record (a file check keeps its file's name)."""
+    check = {"name": record.name, "value": record.encoded, "rtol": record.rtol,
+             "atol": record.atol}
+    if record.hint is not None:
+        check["hint"] = record.hint
+    if record.file is not None:
+        check["file"] = record.file
+    return check
+
+
 def record_key(source: SourceQuiz, *, limits: execute.Limits) -> dict[str, dict]:
     """Run the solution and return the key's items, or raise :class:`ReleaseError`."""
     notebook = copy.deepcopy(source.notebook)
@@ -76,9 +87,7 @@ def record_key(source: SourceQuiz, *, limits: execute.Limits) -> dict[str, dict]
             elif record.name in names:
                 problems.append(f"{item.grade_id}: check name {record.name!r} is used twice")
             names.add(record.name)
-        items[item.grade_id] = {"checks": [
-            {"name": r.name, "value": r.encoded, "rtol": r.rtol, "atol": r.atol}
-            for r in records]}
+        items[item.grade_id] = {"checks": [key_check(r) for r in records]}
     if problems:
         raise ReleaseError(f"{source.path}: the solution does not pass its own tests:\n  "
                            + "\n  ".join(problems))

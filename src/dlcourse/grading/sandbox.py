@@ -137,8 +137,13 @@ class ProcessLimit:
 
 def command(argv: list[str], *, writable: list[Path], readonly: list[Path] = (),
             workdir: Path, env: dict[str, str], limits: SandboxLimits,
-            processes: ProcessLimit) -> list[str]:
-    """The command line that runs ``argv`` sandboxed (see the module's docstring)."""
+            processes: ProcessLimit, package_view: Path | None = None) -> list[str]:
+    """The command line that runs ``argv`` sandboxed (see the module's docstring).
+
+    ``package_view``, a partial copy of the ``dlcourse`` package
+    (:mod:`.package_view`), is shown at the package's path instead of the
+    whole package.
+    """
     bwrap = _bwrap()
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
@@ -152,6 +157,10 @@ def command(argv: list[str], *, writable: list[Path], readonly: list[Path] = (),
             args += ["--ro-bind", folder, folder]
     for path in [*_readonly_software(), *readonly]:
         args += ["--ro-bind", str(path), str(path)]
+    if package_view is not None:  # over the package, after the software that may hold it
+        import dlcourse
+
+        args += ["--ro-bind", str(package_view), str(Path(dlcourse.__file__).resolve().parent)]
     for path in writable:
         args += ["--bind", str(path), str(path)]
     for name, value in env.items():

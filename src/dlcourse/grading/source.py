@@ -43,6 +43,8 @@ class Item:
     #: previous test cell (nbgrader's answer-then-test layout); a test cell
     #: right after another test cell grades the same answers.
     answers: tuple[str, ...] = ()
+    #: the question's title, from the markdown above it (:func:`title_above`)
+    title: str = ""
 
 
 @dataclass
@@ -80,6 +82,28 @@ def is_test(cell) -> bool:
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
+MAX_TITLE_CHARACTERS = 80
+
+
+def title_above(cells, index: int) -> str:
+    """The title of the question whose cells start at ``index``: in the nearest
+    markdown cell above that is not an answer, the last paragraph that starts
+    with a heading or a bold lead (``**A1. Dtypes.**``), its first line without
+    the markup, shortened to :data:`MAX_TITLE_CHARACTERS`."""
+    for cell in reversed(cells[:index]):
+        if cell.cell_type != "markdown" or is_answer(cell):
+            continue
+        paragraphs = [p.strip() for p in cell.source.split("\n\n") if p.strip()]
+        leads = [p for p in paragraphs if p.startswith(("#", "**"))] or paragraphs[:1]
+        if not leads:
+            continue
+        line = leads[-1].splitlines()[0].lstrip("#").strip().replace("**", "")
+        if len(line) > MAX_TITLE_CHARACTERS:
+            line = line[:MAX_TITLE_CHARACTERS - 1].rstrip() + "…"
+        return line
+    return ""
+
+
 def source_path(root: Path, quiz: str) -> Path:
     """Where nbgrader keeps the instructor's version of ``quiz``."""
     validate_identifier(quiz, "quiz id")
@@ -96,6 +120,7 @@ def load_source(root: Path, quiz: str) -> SourceQuiz:
     seen: set[str] = set()
     pending_answers: list[str] = []
     graded_answers: tuple[str, ...] = ()
+    first_answer_index: dict[str, int] = {}
     for index, cell in enumerate(notebook.cells):
         meta = nbgrader_meta(cell)
         if not meta:
@@ -113,8 +138,10 @@ def load_source(root: Path, quiz: str) -> SourceQuiz:
                             "split it into an answer cell and a test cell with checks")
         if is_answer(cell):
             parsed.answer_ids.append(grade_id)
+            first_answer_index[grade_id] = index
             if meta.get("grade"):  # free text graded by hand
-                parsed.items.append(Item(grade_id, points, True, index, (grade_id,)))
+                parsed.items.append(Item(grade_id, points, True, index, (grade_id,),
+                                         title_above(notebook.cells, index)))
             else:
                 pending_answers.append(grade_id)
         elif is_test(cell):
@@ -122,9 +149,12 @@ def load_source(root: Path, quiz: str) -> SourceQuiz:
                 raise QuizError(f"{path}: test cell {grade_id!r} has no hidden tests with checks")
             if pending_answers:
                 graded_answers, pending_answers = tuple(pending_answers), []
-            parsed.items.append(Item(grade_id, points, False, index, graded_answers))
+            start = first_answer_index[graded_answers[0]] if graded_answers else index
+            parsed.items.append(Item(grade_id, points, False, index, graded_answers,
+                                     title_above(notebook.cells, start)))
         elif meta.get("task"):
-            parsed.items.append(Item(grade_id, points, True, index))
+            parsed.items.append(Item(grade_id, points, True, index,
+                                     title=title_above(notebook.cells, index + 1)))
     if not parsed.autograded:
         raise QuizError(f"{path}: no autograded test cells")
     return parsed

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -163,51 +164,80 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
-def mismatch(expected: Any, actual: Any, *, rtol: float, atol: float,
-             path: str = "value") -> str | None:
-    """Compare two decoded values; return ``None`` if they match, else why not.
+@dataclass(frozen=True)
+class Difference:
+    """Where a recorded value first differs from the key's, and how.
 
-    The reason names the place and the kind of difference (type, shape,
-    length, keys, values), never the expected content, so that it can go into
-    a student's feedback. Numbers compare with ``|actual - expected| <= atol +
-    rtol * |expected|`` (NaN matches NaN); booleans must be booleans and
-    strings must be equal.
+    ``where`` is the path of keys and indices from the top of the value
+    (empty for the value itself); ``what`` is the kind of difference, never
+    the expected content.
     """
+
+    where: tuple[str | int, ...]
+    what: str
+
+    def path(self, root: str = "value") -> str:
+        return root + "".join(f"[{part!r}]" for part in self.where)
+
+
+def difference(expected: Any, actual: Any, *, rtol: float, atol: float,
+               where: tuple[str | int, ...] = ()) -> Difference | None:
+    """Compare two decoded values; return ``None`` if they match, else the first difference.
+
+    Numbers compare with ``|actual - expected| <= atol + rtol * |expected|``
+    (NaN matches NaN); booleans must be booleans and strings must be equal.
+    """
+    def differs(what: str) -> Difference:
+        return Difference(where, what)
+
     if isinstance(expected, np.ndarray):
         if not isinstance(actual, np.ndarray):
-            return f"{path}: expected a number or array, got {describe(actual)}"
+            return differs(f"expected a number or array, got {describe(actual)}")
         if (expected.dtype.kind == "b") != (actual.dtype.kind == "b"):
-            return f"{path}: expected {describe(expected)}, got {describe(actual)}"
+            return differs(f"expected {describe(expected)}, got {describe(actual)}")
         if expected.shape != actual.shape:
-            return f"{path}: expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
+            return differs(f"expected shape {tuple(expected.shape)}, got {tuple(actual.shape)}")
         if expected.dtype.kind == "b":
             same = np.array_equal(expected, actual)
         else:
             same = bool(np.all(np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)))
-        return None if same else f"{path}: values differ from the key"
+        return None if same else differs("values differ from the expected ones")
     if isinstance(expected, str) or expected is None:
         if type(actual) is not type(expected):
-            return f"{path}: expected {type(expected).__name__}, got {describe(actual)}"
-        return None if actual == expected else f"{path}: differs from the key"
+            return differs(f"expected {type(expected).__name__}, got {describe(actual)}")
+        return None if actual == expected else differs("differs from the expected value")
     if isinstance(expected, list):
         if not isinstance(actual, list):
-            return f"{path}: expected a list, got {describe(actual)}"
+            return differs(f"expected a list, got {describe(actual)}")
         if len(actual) != len(expected):
-            return f"{path}: expected {len(expected)} items, got {len(actual)}"
+            return differs(f"expected {len(expected)} items, got {len(actual)}")
         for index, (e, a) in enumerate(zip(expected, actual, strict=True)):
-            reason = mismatch(e, a, rtol=rtol, atol=atol, path=f"{path}[{index}]")
-            if reason:
-                return reason
+            found = difference(e, a, rtol=rtol, atol=atol, where=(*where, index))
+            if found:
+                return found
         return None
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
-            return f"{path}: expected a dict, got {describe(actual)}"
+            return differs(f"expected a dict, got {describe(actual)}")
         if set(actual) != set(expected):
-            return f"{path}: the keys differ from the key's"
+            return differs("the keys differ from the expected ones")
         for name in expected:
-            reason = mismatch(expected[name], actual[name], rtol=rtol, atol=atol,
-                              path=f"{path}[{name!r}]")
-            if reason:
-                return reason
+            found = difference(expected[name], actual[name], rtol=rtol, atol=atol,
+                               where=(*where, name))
+            if found:
+                return found
         return None
     raise ValueFormatError(f"cannot compare a key value of type {type(expected).__name__}")
+
+
+def mismatch(expected: Any, actual: Any, *, rtol: float, atol: float,
+             path: str = "value") -> str | None:
+    """Compare two decoded values; return ``None`` if they match, else why not.
+
+    The reason names the place (as an index path from ``path``) and the kind
+    of difference (type, shape, length, keys, values), never the expected
+    content. For a student's feedback, :func:`difference` gives the parts
+    separately.
+    """
+    found = difference(expected, actual, rtol=rtol, atol=atol)
+    return None if found is None else f"{found.path(path)}: {found.what}"
