@@ -2,7 +2,8 @@
 
 Each command parses its arguments and calls one keyword-only function
 (``dlcourse.grading.release.release``, ``.grade.grade_notebook``,
-``.autograde.autograde``, ``.gradebook.scores``, ``.feedback.feedback``), so the
+``.autograde.autograde``, ``.gradebook.scores``, ``.feedback.feedback``,
+``.report.report``, ``.similarity.similarity``), so the
 CLI and the API cannot drift. Exit status: 0 on success, 1 when the
 work failed (a quiz that cannot be released, a notebook that cannot be
 graded), 2 for bad usage.
@@ -34,9 +35,13 @@ def _grade(args) -> int:
         print(json.dumps(result.to_json(), indent=2))
     else:
         width = max(len(item.grade_id) for item in result.items)
+        title = ""
         for item in result.items:
+            if item.title and item.title != title:
+                title = item.title
+                print(title)
             score = "-" if item.score is None else f"{item.score:g}"
-            print(f"{item.grade_id:<{width}}  {item.status:<8} {score:>4}/{item.max_score:<4g}"
+            print(f"  {item.grade_id:<{width}}  {item.status:<8} {score:>4}/{item.max_score:<4g}"
                   f" {item.message}")
         print(f"{result.quiz}: {result.score:g} / {result.max_score:g} autograded points"
               + (f" (+ {result.manual_max_score:g} graded by hand)"
@@ -99,6 +104,24 @@ def _feedback(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from .grading.report import report, table
+
+    result = report(args.quiz, html=args.html, flag_below=args.flag_below)
+    print(table(result))
+    print(f"report page: {result.html}")
+    return 0
+
+
+def _similarity(args) -> int:
+    from .grading.similarity import similarity, table
+
+    result = similarity(args.quiz, threshold=args.threshold, html=args.html, top=args.top)
+    print(table(result, top=args.top))
+    print(f"side by side: {result.html}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="dlcourse", description=__doc__.splitlines()[0])
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -138,6 +161,33 @@ def parser() -> argparse.ArgumentParser:
     notes = commands.add_parser("feedback", help="per-student feedback pages, no hidden content")
     notes.add_argument("quiz", metavar="QUIZ")
     notes.set_defaults(run=_feedback)
+
+    from .grading.report import report
+    from .grading.similarity import similarity
+
+    defaults = report.__kwdefaults__
+    analysis = commands.add_parser(
+        "report", help="item analysis of a graded quiz: terminal tables and an HTML page")
+    analysis.add_argument("quiz", metavar="QUIZ")
+    analysis.add_argument("--html", metavar="PATH",
+                          help="where to write the page (default autograded/report-QUIZ.html)")
+    analysis.add_argument("--flag-below", type=float, default=defaults["flag_below"],
+                          metavar="R", help="flag items whose discrimination is below R "
+                          f"(default {defaults['flag_below']:g})")
+    analysis.set_defaults(run=_report)
+
+    defaults = similarity.__kwdefaults__
+    alike = commands.add_parser(
+        "similarity", help="pairs of students with similar answers, side by side (evidence)")
+    alike.add_argument("quiz", metavar="QUIZ")
+    alike.add_argument("--threshold", type=float, default=defaults["threshold"], metavar="T",
+                       help="pair score from which a pair is shown side by side "
+                       f"(default {defaults['threshold']:g})")
+    alike.add_argument("--top", type=int, default=defaults["top"], metavar="N",
+                       help=f"pairs listed (default {defaults['top']})")
+    alike.add_argument("--html", metavar="PATH",
+                       help="where to write the page (default autograded/similarity-QUIZ.html)")
+    alike.set_defaults(run=_similarity)
     return main
 
 

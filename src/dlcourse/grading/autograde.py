@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -86,6 +87,7 @@ def _stored(root: Path, quiz: str, submission: Submission) -> dict | None:
 def _grade_in_worker(notebook: str, quiz: str, root: str, sandbox: bool,
                      refused: str | None = None) -> tuple[dict, str | None]:
     """Runs in a worker process: grade one notebook; return plain data for the parent."""
+    started = time.monotonic()
     if refused:
         return failed_whole(load_source(Path(root), quiz), refused).to_json(), None
     try:
@@ -94,7 +96,9 @@ def _grade_in_worker(notebook: str, quiz: str, root: str, sandbox: bool,
         source = load_source(Path(root), quiz)
         result = failed_whole(source, f"{notebook}: grading failed ({type(error).__name__})")
     executed = nbformat.writes(result.executed) if result.executed is not None else None
-    return result.to_json(), executed
+    document = result.to_json()
+    document["seconds"] = round(time.monotonic() - started, 3)  # for `dlcourse report`
+    return document, executed
 
 
 def _from_json(document: dict) -> GradeResult:
