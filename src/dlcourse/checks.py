@@ -54,7 +54,6 @@ class CheckFailed(AssertionError):
 
 
 Hint = str | dict[str, str] | None
-MAX_HINT_CHARACTERS = 500
 
 
 def check(name: str, value: Any, *, rtol: float = 1e-5, atol: float = 1e-8,
@@ -77,7 +76,7 @@ def check(name: str, value: Any, *, rtol: float = 1e-5, atol: float = 1e-8,
     validate_identifier(name, "check name")
     record = {"name": name, "value": values.encode(value), "rtol": float(rtol), "atol": float(atol)}
     if hint is not None:
-        record["hint"] = validate_hint(hint)
+        record["hint"] = values.validate_hint(hint)
     _emit(record)
     if os.environ.get(MODE_VARIABLE) != RECORD_ONLY:
         _compare_in_kernel(record)
@@ -104,25 +103,10 @@ def check_file(name: str, path: str, *, evaluator: str | None = None, rtol: floa
     record = {"name": name, "file": relative.as_posix(), "evaluator": evaluator or name,
               "rtol": float(rtol), "atol": float(atol)}
     if hint is not None:
-        record["hint"] = validate_hint(hint)
+        record["hint"] = values.validate_hint(hint)
     _emit(record)
     if os.environ.get(MODE_VARIABLE) != RECORD_ONLY:
         _compare_file_in_kernel(record)
-
-
-def validate_hint(hint: Any) -> str | dict[str, str]:
-    """Return ``hint`` if it is a short message or a dict of them, else raise ``ValueError``."""
-    def message(text: Any) -> str:
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_HINT_CHARACTERS:
-            raise ValueError(f"a hint is a non-empty string of at most {MAX_HINT_CHARACTERS} "
-                             f"characters, not {text!r:.60}")
-        return text
-
-    if isinstance(hint, dict):
-        if not hint or not all(isinstance(k, str) for k in hint):
-            raise ValueError("a dict of hints needs string keys")
-        return {key: message(text) for key, text in hint.items()}
-    return message(hint)
 
 
 def _compare_file_in_kernel(record: dict) -> None:

@@ -113,9 +113,7 @@ def read_key(path: Path) -> Key:
 
 
 def _hint(hint):
-    from ..checks import validate_hint
-
-    return None if hint is None else validate_hint(hint)
+    return None if hint is None else values.validate_hint(hint)
 
 
 def _file(file):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..checks import MIME_TYPE, validate_hint
+from ..checks import MIME_TYPE
 from ..config import IDENTIFIER
 from . import values
 
@@ -56,7 +56,7 @@ def _parse(raw: Any) -> Record:
     if not IDENTIFIER.fullmatch(name):
         return Record(name, None, raw, 0.0, 0.0, problem="a check record with an invalid name")
     try:
-        hint = validate_hint(raw["hint"]) if raw.get("hint") is not None else None
+        hint = values.validate_hint(raw["hint"]) if raw.get("hint") is not None else None
     except ValueError:
         return Record(name, None, raw, 0.0, 0.0, problem="a check record with a malformed hint")
     if "file" in raw:

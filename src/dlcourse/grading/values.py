@@ -157,6 +157,25 @@ def _decode_array(record: dict) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
+MAX_HINT_CHARACTERS = 500
+
+
+def validate_hint(hint: Any) -> str | dict[str, str]:
+    """Return a check's ``hint`` if it is a short message or a dict of them, else raise
+    ``ValueError`` (:func:`dlcourse.checks.check` documents hints)."""
+    def message(text: Any) -> str:
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_HINT_CHARACTERS:
+            raise ValueError(f"a hint is a non-empty string of at most {MAX_HINT_CHARACTERS} "
+                             f"characters, not {text!r:.60}")
+        return text
+
+    if isinstance(hint, dict):
+        if not hint or not all(isinstance(k, str) for k in hint):
+            raise ValueError("a dict of hints needs string keys")
+        return {key: message(text) for key, text in hint.items()}
+    return message(hint)
+
+
 def describe(value: Any) -> str:
     """A short description of a decoded value's type, never its content."""
     if isinstance(value, np.ndarray):
