@@ -335,4 +335,7 @@ def test_cli_scores_and_feedback(batch):
     done = subprocess.run([sys.executable, "-m", "dlcourse", "feedback", "quiz_tiny"], cwd=root,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and len(done.stdout.splitlines()) == len(expected)
-    json.loads((root / "autograded/honest/quiz_tiny" / RESULT_FILE).read_text())
+    for student in expected:
+        assert (root / "feedback" / student / "quiz_tiny" / "quiz_tiny.html").is_file(), student
+    stored = json.loads((root / "autograded/honest/quiz_tiny" / RESULT_FILE).read_text())
+    assert stored["result"]["score"] == expected["honest"]

@@ -58,9 +58,20 @@ def test_authoring_in_source_without_a_key_only_validates(tmp_path, monkeypatch,
 
 
 def test_record_mode_never_reads_the_key(tmp_path, monkeypatch):
+    from dlcourse.grading import key
+
+    def read_key(path):
+        raise LookupError(f"the key {path} was read")
+
+    monkeypatch.setattr(key, "read_key", read_key)
+    (tmp_path / "nbgrader_config.py").write_text("")
+    in_folder(monkeypatch, tmp_path / "some_quiz")  # a course and a quiz folder
+    checks._keys.clear()
+    monkeypatch.delenv(checks.MODE_VARIABLE, raising=False)
+    with pytest.raises(LookupError, match="was read"):  # comparing in the kernel reads it ...
+        checks.check("any_name", 3.0)
     monkeypatch.setenv(checks.MODE_VARIABLE, checks.RECORD_ONLY)
-    in_folder(monkeypatch, tmp_path / "nowhere")  # no course, no key: still fine
-    checks.check("any_name", 3.0)
+    checks.check("any_name", 3.0)  # ... recording does not
 
 
 def test_invalid_check_names_are_refused(monkeypatch):

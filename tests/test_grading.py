@@ -12,7 +12,6 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
-import pytest
 
 from dlcourse.checks import MIME_TYPE
 from dlcourse.grading import values
@@ -237,14 +236,15 @@ def test_an_answer_cell_that_does_not_compile_is_named_with_its_line(tiny_course
         item.message
 
 
-@pytest.mark.parametrize("grade_id", ["letter", "scaled_sum"])
-def test_an_item_passes_only_when_all_its_checks_match(tiny_course, tmp_path, grade_id):
-    # right on the float input, wrong on the integer one (which the key also holds)
+def test_an_item_passes_only_when_all_its_checks_match(tiny_course, tmp_path):
+    # right on the float input (the first check), wrong on the integer one (the second)
     half = ("def scaled_sum(x, k):\n    x = np.asarray(x)\n"
             "    return k * x.sum(axis=1) if x.dtype.kind == 'f' else x.sum(axis=1)")
-    _, statuses = grade(tiny_course, submit(
+    result, statuses = grade(tiny_course, submit(
         tiny_course, tmp_path, {**RIGHT, "scaled_sum_answer": half}))
+    item = next(i for i in result.items if i.grade_id == "scaled_sum")
     assert statuses["scaled_sum"] == "failed" and statuses["letter"] == "passed"
+    assert item.message.startswith("check 'scaled_sum_int'"), item.message
 
 
 

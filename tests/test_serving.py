@@ -64,8 +64,10 @@ def test_two_servers_get_two_ports_and_a_taken_port_is_refused():
 
 def test_free_port_can_be_bound():
     port = serving.free_port()
+    assert isinstance(port, int) and 1024 <= port <= 65535
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))
+        sock.bind(("127.0.0.1", port))  # raises OSError if the port is taken
+        assert sock.getsockname() == ("127.0.0.1", port)
 
 
 def test_time_call_warms_up_and_repeats():

@@ -17,8 +17,26 @@ def roundtrip(value):
     [1, "a", [2.0, None]], (1, 2), {"a": 1, "b": [True, False]},
 ])
 def test_plain_values_survive_a_json_roundtrip(value):
-    decoded = roundtrip(value)
-    assert values.mismatch(values.decode(values.encode(value)), decoded, rtol=0, atol=0) is None
+    def plain(decoded):  # back to Python values, independently of the codec
+        if isinstance(decoded, np.ndarray):
+            return decoded.tolist()
+        if isinstance(decoded, list):
+            return [plain(item) for item in decoded]
+        if isinstance(decoded, dict):
+            return {key: plain(item) for key, item in decoded.items()}
+        return decoded
+
+    def same(a, b):  # NaN equals NaN; a tuple is recorded as a list
+        if isinstance(b, (list, tuple)):
+            return isinstance(a, list) and len(a) == len(b) and all(map(same, a, b))
+        if isinstance(b, dict):
+            return isinstance(a, dict) and a.keys() == b.keys() and all(
+                same(a[k], b[k]) for k in b)
+        if isinstance(b, float) and b != b:
+            return isinstance(a, float) and a != a
+        return type(a) is type(b) and a == b
+
+    assert same(plain(roundtrip(value)), value), (value, roundtrip(value))
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int8", "uint16", "int64",

@@ -135,7 +135,7 @@ def _emit(record: dict) -> None:
 
 def _compare_in_kernel(record: dict) -> None:
     """Stock nbgrader's path: compare against the key here, since no grader will."""
-    from .grading.key import KeyError_, key_path, read_key
+    from .grading.key import KeyFileError, key_path, read_key
 
     here = Path.cwd()
     try:
@@ -143,7 +143,7 @@ def _compare_in_kernel(record: dict) -> None:
         if path not in _keys:
             _keys[path] = read_key(path)
         key = _keys[path]
-    except (CourseNotFound, KeyError_, ValueError) as error:
+    except (CourseNotFound, KeyFileError, ValueError) as error:
         if here.parent.name == "source":
             return  # authoring: the value was recorded, and that is all we can say
         raise CheckFailed(f"check {record['name']!r} cannot be graded: {error}") from None

@@ -193,7 +193,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from .grading.key import KeyError_
+    from .grading.key import KeyFileError
     from .grading.release import ReleaseError
     from .grading.sandbox import SandboxUnavailable
     from .grading.source import QuizError
@@ -204,6 +204,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dlcourse {args.command}: no sandbox can be made: {error}. Refusing to run "
               "student code unsandboxed; pass --no-sandbox to do so anyway.", file=sys.stderr)
         return 1
-    except (CourseNotFound, KeyError_, ReleaseError, QuizError, ValueError) as error:
+    except (CourseNotFound, KeyFileError, ReleaseError, QuizError, ValueError) as error:
         print(f"dlcourse {args.command}: {error}", file=sys.stderr)
         return 1

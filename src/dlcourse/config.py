@@ -63,6 +63,12 @@ class Grading(Configurable):
     ).tag(config=True)
 
 
+def option_default(name: str):
+    """The default of the ``c.Grading`` option ``name``: the one definition of each limit,
+    which :class:`dlcourse.grading.execute.Limits` and ``sandbox.SandboxLimits`` use."""
+    return Grading.class_traits()[name].default_value
+
+
 def validate_identifier(value: str, what: str) -> str:
     """Return ``value`` if it is a valid quiz id, grade id or check name, else raise."""
     if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):

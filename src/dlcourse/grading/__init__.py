@@ -4,13 +4,25 @@ Generating a quiz and grading it meet only at artifacts on disk (otter-grader's
 rule): ``dlcourse release`` writes ``release/`` and the key, ``dlcourse grade``
 reads the source's test cells, the key and a submission.
 
-Modules, one concept each:
+Modules, one concept each, in the order a submission meets them:
 
-- :mod:`.values`    encode a value as plain JSON and compare two encoded values
-- :mod:`.key`       the key file: what the instructor's solution recorded
-- :mod:`.records`   read check records out of an executed notebook
-- :mod:`.assemble`  build the notebook to grade from the source and a submission
-- :mod:`.execute`   run a notebook in a kernel, cell by cell, with time limits
-- :mod:`.grade`     turn an executed notebook and the key into a result
-- :mod:`.release`   record the key and write the student version
+- :mod:`.values`        encode a value as plain JSON, compare two values, validate hints
+- :mod:`.source`        the quiz's source notebook: its items, answer cells and titles
+- :mod:`.key`           the key file: what the instructor's solution recorded
+- :mod:`.release`       record the key and write the student version (:mod:`.generate`:
+                        nbgrader's GenerateAssignment, with or without the gradebook)
+- :mod:`.assemble`      build the notebook to grade from the source and a submission
+- :mod:`.package_view`  the part of ``dlcourse`` a quiz lets the graded kernel import
+- :mod:`.sandbox`       bubblewrap and resource limits around untrusted processes
+- :mod:`.execute`       run a notebook in a kernel, cell by cell, with time limits
+- :mod:`.records`       read check records out of an executed notebook
+- :mod:`.exports`       evaluate exported files outside the kernel (:mod:`.evaluate` is
+                        the child process, running ``quizzes/<quiz>/exports.py``)
+- :mod:`.messages`      what a student reads about an item that did not pass
+- :mod:`.grade`         turn an executed notebook and the key into a result
+- :mod:`.gradebook`     store results in nbgrader's gradebook; read scores
+- :mod:`.autograde`     grade every submission of a quiz, in parallel, resumably
+- :mod:`.feedback`      per-student feedback pages from the stored results
+- :mod:`.report`        item analysis of a graded quiz
+- :mod:`.similarity`    pairs of students whose answers look copied
 """

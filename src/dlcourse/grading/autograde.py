@@ -134,9 +134,9 @@ def autograde(quiz: str, *, students: list[str] | None = None, workers: int = 1,
     validate_identifier(quiz, "quiz id")
     load_source(root, quiz)  # fail early on a bad quiz
     if not key_path(quiz, root=root).is_file():
-        from .key import KeyError_
+        from .key import KeyFileError
 
-        raise KeyError_(f"no key for {quiz}: run `dlcourse release {quiz}` first")
+        raise KeyFileError(f"no key for {quiz}: run `dlcourse release {quiz}` first")
     if sandbox:
         check_available()
     gradebook.register(root, quiz)

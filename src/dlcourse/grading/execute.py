@@ -30,6 +30,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from ..checks import MIME_TYPE, MODE_VARIABLE, RECORD_ONLY
+from ..config import option_default
 from . import package_view
 from . import sandbox as sandboxing
 
@@ -45,11 +46,11 @@ class Limits:
     ``sandbox`` is ``None`` to run the kernel unsandboxed, as the grader's user.
     """
 
-    cell_timeout: float = 300.0
-    notebook_timeout: float = 1200.0
-    startup_timeout: float = 120.0
-    kernel_name: str = "python3"
-    max_output_bytes: int = 1_000_000
+    cell_timeout: float = option_default("cell_timeout")
+    notebook_timeout: float = option_default("notebook_timeout")
+    startup_timeout: float = option_default("startup_timeout")
+    kernel_name: str = option_default("kernel_name")
+    max_output_bytes: int = option_default("max_output_bytes")
     sandbox: sandboxing.SandboxLimits | None = sandboxing.SandboxLimits()
 
     @classmethod

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy.exc import SAWarning
 
 from ..config import load_config
+from .generate import student_version
 from .grade import MANUAL, GradeResult
 
 
@@ -47,8 +48,6 @@ def _with_alembic_on_path() -> None:
 
 def register(root: Path, quiz: str) -> None:
     """Make sure the gradebook knows the quiz and its graded cells (as generate_assignment does)."""
-    from .release import student_version
-
     _with_alembic_on_path()
     student_version(root, quiz, db_url=database_url(root))
 

@@ -32,7 +32,7 @@ from . import values
 FORMAT = 1
 
 
-class KeyError_(LookupError):
+class KeyFileError(LookupError):
     """The key of a quiz is missing or unusable."""
 
 
@@ -86,11 +86,11 @@ def read_key(path: Path) -> Key:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise KeyError_(
+        raise KeyFileError(
             f"no key at {path}: run `dlcourse release {path.stem}` to record it"
         ) from None
     except (OSError, ValueError) as error:
-        raise KeyError_(f"the key {path} cannot be read: {error}") from error
+        raise KeyFileError(f"the key {path} cannot be read: {error}") from error
     try:
         if document.get("format") != FORMAT:
             raise ValueError(f"unknown format {document.get('format')!r}")
@@ -108,7 +108,7 @@ def read_key(path: Path) -> Key:
                 for check in item["checks"]
             ]
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise KeyError_(f"the key {path} is malformed: {error}") from error
+        raise KeyFileError(f"the key {path} is malformed: {error}") from error
     return key
 
 

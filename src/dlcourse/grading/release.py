@@ -15,24 +15,18 @@ and nothing is written until both records and the student version exist):
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-
 from .. import notebooks
-from ..config import find_course_root, grading_options, load_config
+from ..config import find_course_root, grading_options
 from . import execute
+from .generate import ReleaseError, student_version
 from .grade import collect_records, copy_submission_files
 from .key import key_path, write_key
 from .source import SourceQuiz, load_source, source_path
-
-
-class ReleaseError(RuntimeError):
-    """The solution of a quiz does not pass its own tests, or nbgrader refused it."""
 
 
 @dataclass(frozen=True)
@@ -92,41 +86,6 @@ def record_key(source: SourceQuiz, *, limits: execute.Limits) -> dict[str, dict]
         raise ReleaseError(f"{source.path}: the solution does not pass its own tests:\n  "
                            + "\n  ".join(problems))
     return items
-
-
-def student_version(root: Path, quiz: str, *, db_url: str | None = None) -> nbformat.NotebookNode:
-    """Run nbgrader's GenerateAssignment on the source.
-
-    Without ``db_url`` the gradebook is not touched; with it, nbgrader
-    registers the quiz, its notebook and its graded cells there, as
-    ``nbgrader generate_assignment`` does (autograding needs that).
-    """
-    from nbgrader.converters import GenerateAssignment
-    from nbgrader.coursedir import CourseDirectory
-
-    config = load_config(root)
-    if db_url is None:
-        config.GenerateAssignment.no_database = True
-        config.SaveCells.enabled = False
-    else:
-        config.CourseDirectory.db_url = db_url
-    with tempfile.TemporaryDirectory(prefix="dlcourse-student-") as out:
-        coursedir = CourseDirectory(config=config, root=str(root))
-        coursedir.release_directory = out  # absolute: nbgrader joins it onto root unchanged
-        coursedir.assignment_id = quiz
-        converter = GenerateAssignment(coursedir=coursedir, config=config)
-        converter.force = True
-        here = os.getcwd()
-        try:
-            converter.start()
-        except BaseException as error:  # nbgrader exits through SystemExit too
-            raise ReleaseError(f"nbgrader could not generate {quiz}: {error}") from error
-        finally:
-            os.chdir(here)
-        generated = Path(out) / quiz / f"{quiz}.ipynb"
-        if not generated.is_file():
-            raise ReleaseError(f"nbgrader wrote no student version of {quiz}")
-        return notebooks.clean(nbformat.read(generated, as_version=4))
 
 
 def release_quiz(quiz: str, *, root: Path, limits: execute.Limits) -> Released:

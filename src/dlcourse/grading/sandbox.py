@@ -36,6 +36,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import option_default
+
 SANDBOX_UID = 65534  # "nobody" inside the sandbox's user namespace
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
 PIDS_CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
@@ -49,11 +51,11 @@ class SandboxUnavailable(RuntimeError):
 class SandboxLimits:
     """Resource limits of one sandboxed process tree."""
 
-    memory_bytes: int = 4 * 1024**3
-    processes: int = 256
-    file_size_bytes: int = 1024**3
-    open_files: int = 4096
-    cpu_seconds: int = 3600
+    memory_bytes: int = option_default("memory_bytes")
+    processes: int = option_default("max_processes")
+    file_size_bytes: int = option_default("max_file_bytes")
+    open_files: int = option_default("max_open_files")
+    cpu_seconds: int = option_default("cpu_seconds")
 
     @classmethod
     def from_options(cls, options) -> SandboxLimits:
