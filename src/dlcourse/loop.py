@@ -23,7 +23,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from .training import evaluate
+from .training import evaluate, train_epoch
 
 
 class Callback:
@@ -183,10 +183,9 @@ def fit(model, train_loader, *, epochs: int, optimizer, loss_fn, val_loader=None
     group's, at the end of the epoch) and, with a ``val_loader``,
     ``val_loss`` and ``val_accuracy``. ``max_grad_norm`` clips the global
     gradient norm (lesson 02). Returns the history, as
-    :func:`dlcourse.training.fit` does.
+    :func:`dlcourse.training.fit` does; both run their batches through
+    :func:`dlcourse.training.train_epoch`.
     """
-    import torch
-
     model.to(device)
     loop = Loop(model, optimizer)
     _call(callbacks, "on_train_begin", loop)
@@ -194,23 +193,12 @@ def fit(model, train_loader, *, epochs: int, optimizer, loss_fn, val_loader=None
     for epoch in bar:
         loop.epoch = epoch
         _call(callbacks, "on_epoch_begin", loop, epoch)
-        model.train()
-        correct, total, loss_sum = 0, 0, 0.0
-        for x, y in train_loader:
-            x, y = x.to(device), y.to(device)
-            optimizer.zero_grad()
-            logits = model(x)
-            loss = loss_fn(logits, y)
-            loss.backward()
-            if max_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-            optimizer.step()
+        def after_step(loss: float) -> None:
             loop.step += 1
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(dim=1) == y).sum().item()
-            total += len(y)
-            _call(callbacks, "on_batch_end", loop, loop.step, loss.item())
-        logs = {"loss": loss_sum / total, "accuracy": correct / total}
+            _call(callbacks, "on_batch_end", loop, loop.step, loss)
+
+        logs = train_epoch(model, train_loader, optimizer=optimizer, loss_fn=loss_fn,
+                           device=device, max_grad_norm=max_grad_norm, on_batch=after_step)
         if val_loader is not None:
             scores = evaluate(model, val_loader, loss_fn=loss_fn, device=device)
             logs.update(val_loss=scores["loss"], val_accuracy=scores["accuracy"])

@@ -58,6 +58,36 @@ def evaluate(model, loader, *, loss_fn=None, device="cpu") -> dict[str, float]:
     return result
 
 
+def train_epoch(model, train_loader, *, optimizer, loss_fn, device="cpu",
+                max_grad_norm: float | None = None, on_batch=None) -> dict[str, float]:
+    """One pass over ``train_loader`` in training mode; return its mean ``loss`` and ``accuracy``.
+
+    The steps of lesson 01's loop, batch by batch: zero the gradients, forward,
+    loss, backward, (clip the global gradient norm to ``max_grad_norm``, lesson
+    02), step. ``on_batch(loss)`` is called after each step with the batch's
+    loss (:func:`dlcourse.loop.fit` calls its callbacks there).
+    """
+    import torch
+
+    model.train()
+    correct, total, loss_sum = 0, 0, 0.0
+    for x, y in train_loader:
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad()
+        logits = model(x)
+        loss = loss_fn(logits, y)
+        loss.backward()
+        if max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        optimizer.step()
+        loss_sum += loss.item() * len(y)
+        correct += (logits.argmax(dim=1) == y).sum().item()
+        total += len(y)
+        if on_batch is not None:
+            on_batch(loss.item())
+    return {"loss": loss_sum / total, "accuracy": correct / total}
+
+
 def fit(model, train_loader, *, epochs, optimizer, loss_fn, val_loader=None, device="cpu",
         progress=True) -> dict[str, list[float]]:
     """Train ``model`` for ``epochs`` passes over ``train_loader``.
@@ -72,20 +102,10 @@ def fit(model, train_loader, *, epochs, optimizer, loss_fn, val_loader=None, dev
         history.update(val_loss=[], val_accuracy=[])
     bar = tqdm(range(epochs), desc="epochs", disable=not progress)
     for _ in bar:
-        model.train()
-        correct, total, loss_sum = 0, 0, 0.0
-        for x, y in train_loader:
-            x, y = x.to(device), y.to(device)
-            optimizer.zero_grad()
-            logits = model(x)
-            loss = loss_fn(logits, y)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(dim=1) == y).sum().item()
-            total += len(y)
-        history["loss"].append(loss_sum / total)
-        history["accuracy"].append(correct / total)
+        scores = train_epoch(model, train_loader, optimizer=optimizer, loss_fn=loss_fn,
+                             device=device)
+        history["loss"].append(scores["loss"])
+        history["accuracy"].append(scores["accuracy"])
         if val_loader is not None:
             scores = evaluate(model, val_loader, loss_fn=loss_fn, device=device)
             history["val_loss"].append(scores["loss"])
