@@ -20,6 +20,7 @@ Modules, one concept each, in the order a submission meets them:
                         the child process, running ``quizzes/<quiz>/exports.py``)
 - :mod:`.messages`      what a student reads about an item that did not pass
 - :mod:`.grade`         turn an executed notebook and the key into a result
+- :mod:`.result`        that result and its JSON form, shared by every phase below
 - :mod:`.gradebook`     store results in nbgrader's gradebook; read scores
 - :mod:`.autograde`     grade every submission of a quiz, in parallel, resumably
 - :mod:`.feedback`      per-student feedback pages from the stored results

@@ -33,12 +33,11 @@ from tqdm.auto import tqdm
 from ..config import find_course_root, validate_identifier
 from ..files import write_atomically
 from . import gradebook
-from .grade import GradeResult, ItemResult, failed_whole, grade_notebook
+from .grade import failed_whole, grade_notebook
 from .key import key_path
+from .result import RESULT_FILE, GradeResult, from_json
 from .sandbox import check_available
 from .source import load_source, source_path
-
-RESULT_FILE = "dlcourse-result.json"
 
 
 @dataclass(frozen=True)
@@ -101,15 +100,9 @@ def _grade_in_worker(notebook: str, quiz: str, root: str, sandbox: bool,
     return document, executed
 
 
-def _from_json(document: dict) -> GradeResult:
-    items = [ItemResult(**item) for item in document["items"]]
-    return GradeResult(document["quiz"], document["score"], document["max_score"],
-                       document["manual_max_score"], items, document.get("error"))
-
-
 def _store(root: Path, quiz: str, submission: Submission, document: dict,
            executed: str | None, prints: dict) -> None:
-    result = _from_json(document)
+    result = from_json(document)
     timestamp_file = submission.notebook.parent / "timestamp.txt"
     timestamp = timestamp_file.read_text().strip() if timestamp_file.is_file() else None
     gradebook.store(root, quiz, submission.student, result, timestamp)
@@ -147,7 +140,7 @@ def autograde(quiz: str, *, students: list[str] | None = None, workers: int = 1,
         prints = fingerprint(root, quiz, submission)
         stored = _stored(root, quiz, submission)
         if not force and stored and stored.get("fingerprint") == prints:
-            results[submission.student] = _from_json(stored["result"])
+            results[submission.student] = from_json(stored["result"])
         else:
             todo.append((submission, prints))
     bar = tqdm(total=len(todo), desc=f"autograde {quiz}", unit="submission", disable=not progress)
@@ -169,7 +162,7 @@ def autograde(quiz: str, *, students: list[str] | None = None, workers: int = 1,
                                                 f"({type(error).__name__})").to_json()
                 executed = None
             _store(root, quiz, submission, document, executed, prints)
-            results[submission.student] = _from_json(document)
+            results[submission.student] = from_json(document)
             bar.update()
     bar.close()
     return dict(sorted(results.items()))

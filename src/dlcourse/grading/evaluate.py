@@ -31,7 +31,8 @@ MAX_REASON_CHARACTERS = 300
 
 def main(argv: list[str]) -> int:
     exports_py, evaluator, exported, result = argv
-    # Run as ``-m``, this file is ``__main__``; evaluators import it by name.
+    # Run as ``-m``, this file is ``__main__``, whose Refused nobody raises: evaluators
+    # import the one of ``dlcourse.grading.evaluate``.
     from dlcourse.grading.evaluate import Refused as refused_by_evaluator
 
     try:
@@ -40,7 +41,7 @@ def main(argv: list[str]) -> int:
         spec.loader.exec_module(module)
         function = getattr(module, evaluator)
         document = {"value": values.encode(function(Path(exported)))}
-    except (Refused, refused_by_evaluator) as refusal:
+    except refused_by_evaluator as refusal:
         document = {"refused": str(refusal)[:MAX_REASON_CHARACTERS]}
     except Exception as error:  # the student's file may break the evaluator in any way
         document = {"error": f"{type(error).__name__}: {str(error)[:300]}"}

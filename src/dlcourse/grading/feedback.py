@@ -16,8 +16,7 @@ from pathlib import Path
 
 from ..config import find_course_root, validate_identifier
 from . import gradebook
-from .autograde import RESULT_FILE
-from .grade import MANUAL
+from .result import MANUAL, RESULT_FILE
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from ..config import find_course_root, grading_options
@@ -34,44 +34,14 @@ from .exports import resolve
 from .key import Key, key_path, read_key
 from .package_view import allowed_modules
 from .records import Record, records_of
+from .result import ERROR, FAILED, MANUAL, MISSING, PASSED, TIMEOUT, GradeResult, ItemResult
 from .sandbox import SandboxUnavailable, check_available
 from .source import Item, SourceQuiz, load_source
 
-PASSED, FAILED, ERROR, TIMEOUT, MISSING, MANUAL = (
-    "passed", "failed", "error", "timeout", "missing", "manual")
 #: The largest file, and the most bytes in all, copied from a submission's
 #: folder into its scratch folder; the rest is left out.
 MAX_COPIED_FILE_BYTES = 50 * 1024 * 1024
 MAX_COPIED_BYTES = 200 * 1024 * 1024
-
-
-@dataclass
-class ItemResult:
-    grade_id: str
-    score: float | None
-    max_score: float
-    status: str
-    message: str = ""
-    #: the question's title: the heading above the item in the quiz
-    title: str = ""
-
-
-@dataclass
-class GradeResult:
-    quiz: str
-    score: float
-    max_score: float
-    manual_max_score: float
-    items: list[ItemResult] = field(default_factory=list)
-    error: str | None = None
-    #: the executed notebook (with hidden tests: for instructors only)
-    executed: object | None = None
-
-    def to_json(self) -> dict:
-        """The contract's JSON result, with ``manual_max_score`` and ``error`` added."""
-        document = {k: v for k, v in asdict(self).items() if k not in ("executed", "items")}
-        document["items"] = [asdict(item) for item in self.items]
-        return document
 
 
 def judge(item: Item, records: list[Record], outcome: execute.CellOutcome | None, key: Key,

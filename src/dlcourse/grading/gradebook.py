@@ -19,7 +19,7 @@ from sqlalchemy.exc import SAWarning
 
 from ..config import load_config
 from .generate import student_version
-from .grade import MANUAL, GradeResult
+from .result import MANUAL, GradeResult
 
 
 def database_url(root: Path) -> str:

@@ -41,11 +41,9 @@ from pathlib import Path
 from ..config import find_course_root, validate_identifier
 from ..files import write_atomically
 
-# dlcourse.grading.grade's statuses and autograde's result file, repeated here so that the
-# CLI can build its parser without importing the grader (tests/test_report.py checks them)
-PASSED, FAILED, ERROR, TIMEOUT, MISSING, MANUAL = (
-    "passed", "failed", "error", "timeout", "missing", "manual")
-RESULT_FILE = "dlcourse-result.json"
+# .result is light: the CLI can build its parser without importing the grader
+from .result import ERROR, FAILED, MANUAL, MISSING, PASSED, RESULT_FILE, TIMEOUT
+
 GRADED, PENDING = "graded", "pending"  # an item graded by hand, by a person or not yet
 STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, MISSING, GRADED, PENDING)
 WHOLE = "the whole submission could not be graded"
