@@ -108,3 +108,22 @@ def manual_scores(root: Path, quiz: str, student: str) -> dict[str, float | None
         except MissingEntry:
             return {}
         return {grade.name: grade.manual_score for grade in notebook.grades}
+
+
+def manual_scores_of_quiz(root: Path, quiz: str) -> dict[str, dict[str, float | None]]:
+    """Every submission's manual scores of ``quiz`` in the gradebook, in one session."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores: dict[str, dict[str, float | None]] = {}
+    with Gradebook(database_url(root), course_id(root)) as gradebook:
+        try:
+            assignment = gradebook.find_assignment(quiz)
+        except MissingEntry:
+            return scores
+        for submission in assignment.submissions:
+            student = scores.setdefault(submission.student.id, {})
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    student[grade.name] = (None if grade.manual_score is None
+                                           else float(grade.manual_score))
+    return scores

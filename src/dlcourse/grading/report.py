@@ -236,27 +236,6 @@ def stored_results(root: Path, quiz: str) -> dict[str, dict]:
     return documents
 
 
-def manual_scores(root: Path, quiz: str) -> dict[str, dict[str, float | None]]:
-    """Every submission's manual scores of ``quiz`` in the gradebook, in one session."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from .gradebook import course_id, database_url
-
-    scores: dict[str, dict[str, float | None]] = {}
-    with Gradebook(database_url(root), course_id(root)) as gradebook:
-        try:
-            assignment = gradebook.find_assignment(quiz)
-        except MissingEntry:
-            return scores
-        for submission in assignment.submissions:
-            student = scores.setdefault(submission.student.id, {})
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    student[grade.name] = (None if grade.manual_score is None
-                                           else float(grade.manual_score))
-    return scores
-
-
 def report(quiz: str, *, root: str | Path | None = None, html: str | Path | None = None,
            flag_below: float = 0.15, top_failures: int = 3) -> QuizReport:
     """Analyse the graded submissions of ``quiz`` and write the HTML page.
@@ -274,7 +253,9 @@ def report(quiz: str, *, root: str | Path | None = None, html: str | Path | None
     if not documents:
         raise NothingGraded(f"nothing of {quiz} has been graded yet (no {RESULT_FILE} under "
                             f"{root / 'autograded'}); run `dlcourse autograde {quiz}` first")
-    result = analyse(quiz, documents, manual_scores(root, quiz), flag_below=flag_below,
+    from .gradebook import manual_scores_of_quiz  # nbgrader and SQLAlchemy: only when needed
+
+    result = analyse(quiz, documents, manual_scores_of_quiz(root, quiz), flag_below=flag_below,
                      top_failures=top_failures)
     target = Path(html) if html else root / "autograded" / f"report-{quiz}.html"
     target.parent.mkdir(parents=True, exist_ok=True)
