@@ -2,7 +2,9 @@
 
 Taught in lesson 05 (``notebooks/05_deployment.ipynb``, "Speed and size"), where
 every runtime of the digits model is timed with :func:`time_call`, and the HTTP
-service's latencies are summarised with :func:`latency_summary`.
+service's latencies are summarised with :func:`latency_summary`. Lesson 01
+(``notebooks/01_frameworks.ipynb``, "Measured: what compiling costs and buys")
+times eager against compiled code with :func:`compare_eager_and_compiled`.
 
 Timing rules, and why:
 
@@ -115,3 +117,100 @@ def human_bytes(size: float) -> str:
         return f"{int(size)} B"
     exponent = min(int(math.log(size, 1024)), 4)
     return f"{size / 1024**exponent:.1f} {('B', 'KiB', 'MiB', 'GiB', 'TiB')[exponent]}"
+
+
+# --- Eager versus compiled -----------------------------------------------------------------
+# Taught in lesson 01 (``notebooks/01_frameworks.ipynb``, "Measured: what compiling costs and
+# buys"), which times one forward pass eager and compiled in PyTorch, TensorFlow and JAX.
+
+
+def _returned(out: object) -> object:
+    return out
+
+
+def first_call_seconds(fn: Callable[..., object], *args: object,
+                       sync: Callable[[object], object] = _returned) -> float:
+    """Seconds taken by one call ``sync(fn(*args))``, timed with :func:`time.perf_counter`.
+
+    Called on a freshly compiled function, this is the bill for tracing and compiling
+    plus one run. ``sync`` receives the result and must return only once it is ready
+    (``jax.block_until_ready``; a function calling ``torch.cuda.synchronize()`` on a GPU).
+    """
+    start = time.perf_counter()
+    sync(fn(*args))
+    return time.perf_counter() - start
+
+
+def best_block_seconds(fn: Callable[..., object], *args: object,
+                       sync: Callable[[object], object] = _returned, calls: int = 300,
+                       blocks: int = 6, warmup: int = 5) -> float:
+    """Steady-state seconds per call ``sync(fn(*args))``: the fastest of ``blocks`` blocks.
+
+    ``fn`` runs ``warmup`` times untimed, then ``calls`` times in ``blocks`` equal blocks,
+    each timed as a whole and divided by its number of calls. The fastest block is
+    returned, following :mod:`timeit`: other programs on the machine can only add time,
+    so the minimum is the best estimate of the code's own cost. Every result goes
+    through ``sync``: JAX and CUDA run asynchronously, and an unwaited call costs nothing.
+    """
+    if blocks < 1 or calls < blocks:
+        raise ValueError("need 1 <= blocks <= calls")
+    for _ in range(warmup):
+        sync(fn(*args))
+    per_block = calls // blocks
+    best = math.inf
+    for _ in range(blocks):
+        start = time.perf_counter()
+        for _ in range(per_block):
+            sync(fn(*args))
+        best = min(best, (time.perf_counter() - start) / per_block)
+    return best
+
+
+@dataclass(frozen=True)
+class CompileComparison:
+    """One framework's eager and compiled timings of the same computation, in seconds."""
+
+    framework: str
+    compiler: str
+    eager: float
+    compiled: float
+    first_call: float
+
+    @property
+    def speedup(self) -> float:
+        """Eager time over compiled time per call: above 1 when compiling pays per call."""
+        return self.eager / self.compiled
+
+    @property
+    def calls_to_repay(self) -> float:
+        """Calls after which the first call's cost is earned back; ``inf`` if never."""
+        saved = self.eager - self.compiled
+        return self.first_call / saved if saved > 0 else math.inf
+
+    def row(self) -> dict[str, object]:
+        """The comparison as a table row, in the units a person reads (µs, ms)."""
+        repay = self.calls_to_repay
+        return {"framework": self.framework, "compiler": self.compiler,
+                "eager µs/call": self.eager * 1e6,
+                "first compiled call (ms)": self.first_call * 1e3,
+                "compiled µs/call": self.compiled * 1e6,
+                "speed-up (eager / compiled)": self.speedup,
+                "calls to repay the first call": "never" if math.isinf(repay) else f"{repay:,.0f}"}
+
+
+def compare_eager_and_compiled(framework: str, compiler: str, eager: Callable[..., object],
+                               compiled: Callable[..., object], *args: object,
+                               sync: Callable[[object], object] = _returned, calls: int = 300,
+                               blocks: int = 6) -> CompileComparison:
+    """Time ``eager(*args)`` and a not-yet-called ``compiled(*args)`` the same way.
+
+    The compiled function's first call is timed first (:func:`first_call_seconds`), so
+    it must not have run before; then both are timed in steady state
+    (:func:`best_block_seconds`).
+    """
+    first = first_call_seconds(compiled, *args, sync=sync)
+    return CompileComparison(
+        framework=framework, compiler=compiler,
+        eager=best_block_seconds(eager, *args, sync=sync, calls=calls, blocks=blocks),
+        compiled=best_block_seconds(compiled, *args, sync=sync, calls=calls, blocks=blocks),
+        first_call=first)
