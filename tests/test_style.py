@@ -1,15 +1,23 @@
-"""dlcourse.style: the losses, the images and the feature networks of lesson 04.
+"""dlcourse.style: the losses, the images, the feature networks and the loop of lesson 04.
 
 Fast: small tensors and images; the networks run on 32x32 inputs.
 """
 
 from __future__ import annotations
 
+import ast
+from collections import OrderedDict
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from dlcourse import style
+from dlcourse.grading.package_view import closure
+
+STYLE_PACKAGE = Path(style.__file__).resolve().parent
 
 
 def test_gram_matrix_is_normalised_by_the_number_of_positions():
@@ -212,3 +220,68 @@ def test_stylize_lowers_the_style_loss_and_keeps_a_history(lite0):
         assert result.fall("style") > 0
     similarity = style.content_similarity(result.image, content)
     assert set(similarity) == {"ssim", "edges"} and similarity["edges"] > 0.3
+
+
+def test_the_package_imports_at_module_level_only():
+    lazy = []
+    for path in sorted(STYLE_PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lazy += [f"{path.name}:{inner.lineno}" for inner in ast.walk(node)
+                         if isinstance(inner, ast.Import | ast.ImportFrom)]
+    assert not lazy, f"imports inside functions: {lazy}"
+
+
+def test_no_quiz_sees_the_style_package_unless_it_declares_it():
+    for declared in ((), ("data",), ("training",)):
+        files = {p.as_posix() for p in closure(declared)}
+        assert not {f for f in files if f.startswith("style")}, declared
+    declared = {p.as_posix() for p in closure(("style",))}
+    assert {"style/__init__.py", "style/losses.py", "style/optimise.py"} <= declared
+
+
+def test_a_feature_network_is_a_frozen_module_that_stays_in_eval_mode(lite0):
+    assert isinstance(lite0, nn.Module) and isinstance(lite0.body, nn.Module)
+    assert not any(p.requires_grad for p in lite0.parameters())
+    lite0.train()
+    assert not lite0.training and not any(m.training for m in lite0.modules())
+    assert lite0.device == torch.device("cpu")
+    assert "mean" in dict(lite0.named_buffers())  # moves with .to(device)
+
+
+def test_sequential_taps_stop_after_the_deepest_layer_asked_for():
+    class Forbidden(nn.Module):
+        def forward(self, x):
+            raise AssertionError("ran past the last wanted layer")
+
+    layers = OrderedDict(same=nn.Identity(), relu=nn.ReLU(), never=Forbidden())
+    taps = style.SequentialTaps(layers)
+    x = torch.tensor([-1.0, 2.0])
+    out = taps(x, {"same", "relu"})
+    assert list(out) == ["same", "relu"] and torch.equal(out["relu"], torch.tensor([0.0, 2.0]))
+
+
+def test_stylize_is_the_lbfgs_closure_loop_written_out(lite0):
+    content = style.load_image("chelsea", 32, device="cpu")
+    paint = style.load_image("swirls", 32, device="cpu")
+    objective = style.StyleObjective(lite0, content, paint)
+    image = content.clone().requires_grad_(True)
+    optimizer = style.lbfgs(image)
+    totals = []
+
+    def closure_by_hand():
+        with torch.no_grad():
+            image.clamp_(0, 1)
+        optimizer.zero_grad()
+        total = objective(image)["total"]
+        total.backward()
+        totals.append(float(total.detach()))
+        return total
+
+    while len(totals) < 8:
+        left = 8 - len(totals)
+        optimizer.param_groups[0].update(max_eval=left, max_iter=min(20, left))
+        optimizer.step(closure_by_hand)
+    packaged = style.stylize(content, paint, lite0, steps=8, progress=False)
+    assert len(totals) == 8
+    assert np.allclose(totals, packaged.history["total"], rtol=1e-5)

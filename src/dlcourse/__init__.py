@@ -5,8 +5,9 @@ package::
 
     from dlcourse import data, devices, plotting, training
 
-Importing ``dlcourse`` itself imports no deep-learning framework; each helper
-imports the framework it wraps when it is called.
+Importing ``dlcourse`` itself imports no deep-learning framework. Most helpers
+import the framework they wrap when they are called; ``dlcourse.style`` (lesson
+04's networks, plain ``nn.Module`` classes) imports PyTorch when it is imported.
 """
 
 __version__ = "0.1.0"
