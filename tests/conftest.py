@@ -14,6 +14,8 @@ import pytest
 
 from dlcourse.grading.release import all_quizzes, release
 
+from .lesson_outputs import LessonOutputs
+
 REPO = Path(__file__).resolve().parents[1]
 FILES = Path(__file__).resolve().parent / "files"
 #: The quizzes the tests release and grade: all of them, or those named in
@@ -47,3 +49,15 @@ def released_course(tmp_path_factory) -> Path:
     shutil.rmtree(root / "release", ignore_errors=True)
     release(QUIZZES, root=root)
     return root
+
+
+def pytest_configure(config):
+    # nbval's lesson outputs, kept for the website (tests/lesson_outputs.py).
+    config.pluginmanager.register(LessonOutputs(), "dlcourse-lesson-outputs")
+
+
+def pytest_collection_modifyitems(config, items):
+    # The website is built from the lessons nbval executes in this session: its test
+    # goes after them (testpaths puts tests/ before notebooks/).
+    site = [item for item in items if item.path.name == "test_site.py"]
+    items[:] = [item for item in items if item.path.name != "test_site.py"] + site

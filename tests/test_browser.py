@@ -40,6 +40,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from .chromium import CHROMIUM, CHROMIUM_ARGS, CI
+
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 LESSON = "notebooks/01_frameworks.ipynb"
@@ -49,9 +51,6 @@ QUIZ_NOTEBOOK = f"release/{QUIZ}/{QUIZ}.ipynb"
 # read from the instructor's version in source/.
 MC_ITEM = ("mc_dtypes_answer", "mc_dtypes")
 CODE_ITEM = ("jax_static_answer", "jax_static")
-
-CHROMIUM = os.environ.get("DLCOURSE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CI = bool(os.environ.get("CI"))
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -63,14 +62,6 @@ except ImportError:  # pragma: no cover - playwright is in requirements.txt
 if not os.access(CHROMIUM, os.X_OK) and not CI:
     pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium; CI installs it)",
                 allow_module_level=True)
-
-# Headless Chromium without a network: without these it waits on refused connections.
-# Playwright gives it a fresh profile (--user-data-dir) of its own.
-CHROMIUM_ARGS = [
-    "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    *(["--no-sandbox"] if os.geteuid() == 0 else []),  # Chromium's sandbox refuses root
-]
 
 # The notebook that JupyterLab shows (the visible tab's panel) and its parts.
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
@@ -313,7 +304,7 @@ def test_the_lesson_runs_in_jupyterlab(lab, page):
             assert widget_errors.count() == 0, widget_errors.first.text_content()
 
         with step(page, "03-lesson-accuracy-table"):
-            # Section 5.5's table: every model's test accuracy, as percentages.
+            # Section 4.5's table: every model's test accuracy, as percentages.
             table = page.locator(f"{PANEL} .jp-RenderedHTMLCommon table",
                                  has_text="test accuracy").filter(
                 has_text=re.compile(r"\d+\.\d\d%")).first

@@ -9,8 +9,10 @@ from dlcourse import notebooks
 
 from .conftest import REPO
 
+# Written by tests and builds, never committed: build/ holds the lessons nbval executed,
+# with their outputs, for the website.
 SKIPPED = {".venv", ".git", ".ipynb_checkpoints", "autograded", "submitted", "feedback",
-           "test-artifacts"}
+           "test-artifacts", "build"}
 ALL = sorted(p for p in REPO.rglob("*.ipynb")
              if not SKIPPED.intersection(p.relative_to(REPO).parts))
 

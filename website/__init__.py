@@ -1,0 +1,1 @@
+"""The course as a static website: every lesson with its outputs (``make site``)."""
