@@ -84,3 +84,28 @@ def test_a_readable_submission_is_read(tmp_path):
     path = tmp_path / "ok.ipynb"
     nbformat.write(new_notebook(cells=[cell("code", "x = 1")]), path)
     assert read_submission(path).cells[0].source == "x = 1"
+
+
+def in_kernel_quiz() -> SourceQuiz:
+    """An nbgrader notebook of plain asserts, with a scratch cell that has no metadata."""
+    notebook = new_notebook(cells=[
+        cell("code", "def squares(n):\n    return [i * i for i in range(1, n + 1)]",
+             "squares", solution=True),
+        cell("code", "squares(10)"),
+        cell("code", "assert squares(2) == [1, 4]", "correct_squares", grade=True, points=1),
+    ])
+    return SourceQuiz("ps", Path("problem1.ipynb"), notebook, answer_ids=["squares"],
+                      keyed=False)
+
+
+def test_a_code_cell_without_metadata_is_the_students_as_in_nbgrader():
+    submission = new_notebook(cells=[
+        cell("code", "def squares(n):\n    return []", "squares"),
+        cell("code", "squares(3)  # edited by the student"),
+        cell("code", "pass  # the test, emptied", "correct_squares"),
+    ])
+    assembled = assemble(in_kernel_quiz(), submission)
+    sources = [c.source for c in assembled.notebook.cells]
+    assert sources == ["def squares(n):\n    return []", "squares(3)  # edited by the student",
+                       "assert squares(2) == [1, 4]"]
+    assert assembled.added == [1]

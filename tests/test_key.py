@@ -67,3 +67,18 @@ def test_records_are_read_only_from_display_outputs_and_parsed_strictly():
     assert "invalid name" in parsed[1].problem
     assert "malformed hint" in parsed[2].problem
     assert "outside the notebook's folder" in parsed[3].problem
+
+
+def test_a_key_of_several_notebooks_keeps_each_notebooks_items_apart(tmp_path):
+    path = tmp_path / "hw.json"
+    write_key(path, "hw", {}, notebooks={"part1": {"same_id": {"checks": [record("a", 1.0)]}},
+                                         "part2": {"same_id": {"checks": [record("b", 2.0)]}},
+                                         "plain": {}})
+    assert json.loads(path.read_text())["format"] == 2
+    key = read_key(path, "part2")
+    assert [check.name for check in key.items["same_id"]] == ["b"]
+    assert [c.name for c in key.of_notebook("part1").items["same_id"]] == ["a"]
+    assert key.of_notebook("plain").items == {}
+    # stock nbgrader's kernel knows only the assignment: a name finds its check anywhere
+    assert read_key(path).check_named("a").value == 1.0 and key.check_named("b").value == 2.0
+    assert key.check_named("c") is None

@@ -55,8 +55,12 @@ def _grade(args) -> int:
 def _autograde(args) -> int:
     from .grading.autograde import autograde
 
-    results = autograde(args.quiz, students=args.student or None, workers=args.workers,
-                        force=args.force, sandbox=not args.no_sandbox)
+    # An option not given takes autograde's own default (read here, not when the parser
+    # is built: importing the grader costs every other command seconds).
+    chosen = {name: value for name, value in (("workers", args.workers),
+                                              ("scheduler", args.scheduler)) if value is not None}
+    results = autograde(args.quiz, students=args.student or None, force=args.force,
+                        sandbox=not args.no_sandbox, **chosen)
     failed = [student for student, result in results.items() if result.error]
     print(f"{args.quiz}: {len(results)} submission(s) graded into the gradebook and autograded/"
           + (f"; could not grade {', '.join(failed)}" if failed else ""))
@@ -146,8 +150,11 @@ def parser() -> argparse.ArgumentParser:
     batch.add_argument("quiz", metavar="QUIZ")
     batch.add_argument("--student", action="append", metavar="ID",
                        help="grade only this student (repeatable)")
-    batch.add_argument("--workers", type=int, default=1, metavar="N",
-                       help="submissions graded at once (default 1)")
+    batch.add_argument("--workers", type=int, metavar="N",
+                       help="submissions graded at once on this host (default 1)")
+    batch.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the Dask cluster of this scheduler (tcp://host:8786, or "
+                       "a scheduler file), one task per submission, instead of on this host")
     batch.add_argument("--force", action="store_true",
                        help="regrade submissions already graded against the same source and key")
     batch.add_argument("--no-sandbox", action="store_true",
@@ -193,6 +200,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from .grading.dispatch import ClusterUnavailable
     from .grading.key import KeyFileError
     from .grading.release import ReleaseError
     from .grading.sandbox import SandboxUnavailable
@@ -204,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dlcourse {args.command}: no sandbox can be made: {error}. Refusing to run "
               "student code unsandboxed; pass --no-sandbox to do so anyway.", file=sys.stderr)
         return 1
-    except (CourseNotFound, KeyFileError, ReleaseError, QuizError, ValueError) as error:
+    except (CourseNotFound, KeyFileError, ReleaseError, QuizError, ClusterUnavailable,
+            ValueError) as error:
         print(f"dlcourse {args.command}: {error}", file=sys.stderr)
         return 1

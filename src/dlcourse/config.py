@@ -61,6 +61,21 @@ class Grading(Configurable):
     cpu_seconds = Integer(
         1800, help="CPU seconds each sandboxed process may use in all."
     ).tag(config=True)
+    scratch_bytes = Integer(
+        2 * 1024**3, help="Bytes one sandboxed submission may hold in all in its scratch space "
+        "(its working folder with its copied files, home, temporary files, /dev/shm and the "
+        "kernel's runtime folder): a tmpfs of this size, in memory and never on the host's disk. "
+        "Past it, writes fail with 'No space left on device'. Exported files are evaluated in a "
+        "scratch space of the same size."
+    ).tag(config=True)
+    scratch_files = Integer(
+        100_000, help="Files and folders one sandboxed submission may create in its scratch space."
+    ).tag(config=True)
+    total_memory_bytes = Integer(
+        8 * 1024**3, help="Memory all processes of one sandboxed submission may use together, "
+        "its scratch space included, where the grader can make a memory cgroup (as root, with "
+        "the memory controller); 0 for no such limit. Past it the kernel is killed."
+    ).tag(config=True)
 
 
 def option_default(name: str):

@@ -14,7 +14,9 @@ a verdict comes from the source. The rule, cell by cell of the source:
    markdown cells are dropped: they run nothing.
 
 A submission cell that claims a test or locked cell's grade id is ignored:
-the source's version runs instead.
+the source's version runs instead. A code cell of the source without nbgrader
+metadata (only an in-kernel notebook has them, :mod:`.source`) is the
+student's, as nbgrader treats it: the submission's copy runs, by rule 3.
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ def assemble(source: SourceQuiz, submission: nbformat.NotebookNode) -> Assembled
 
     add_student_cells(None)
     for cell in result.notebook.cells:
+        if cell.cell_type == "code" and not nbgrader_meta(cell):
+            continue
         grade_id = nbgrader_meta(cell).get("grade_id")
         if is_answer(cell):
             cell.source = answers.get(grade_id, "")

@@ -1,15 +1,18 @@
 """``dlcourse autograde``: grade every submission of a quiz, in parallel, into the gradebook.
 
-Submissions are ``submitted/<student>/<quiz>/<quiz>.ipynb`` (nbgrader's
-layout). Each is graded by :func:`.grade.grade_notebook` in a worker process
+Submissions are ``submitted/<student>/<quiz>/<notebook>.ipynb`` (nbgrader's
+layout: one notebook per notebook of ``source/<quiz>/``). Each submission is
+graded, notebook by notebook, by :func:`.grade.grade_notebook` in a worker
 (sandboxed), and the parent, the only writer of the gradebook, stores each
 result as it arrives:
 
-1. the gradebook rows (:mod:`.gradebook`);
-2. the executed notebook, ``autograded/<student>/<quiz>/<quiz>.ipynb``, for the
-   formgrader (it shows hidden tests: instructors only);
-3. last, ``autograded/<student>/<quiz>/dlcourse-result.json``: the result and
-   the fingerprints of the submission, source and key it was graded against.
+1. the gradebook rows, each item under its notebook (:mod:`.gradebook`);
+2. the executed notebooks, ``autograded/<student>/<quiz>/<notebook>.ipynb``, for
+   the formgrader (they show hidden tests: instructors only);
+3. last, ``autograded/<student>/<quiz>/dlcourse-result.json``: the result (for
+   several notebooks, the assignment's, with each notebook's in ``notebooks``)
+   and the fingerprints of the submission, source and key it was graded
+   against (per notebook for several, :func:`fingerprint`).
 
 A run killed part-way loses nothing already stored, and the next run skips
 every submission whose result file matches its fingerprints (``force``
@@ -21,10 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
@@ -33,33 +36,53 @@ from tqdm.auto import tqdm
 from ..config import find_course_root, validate_identifier
 from ..files import write_atomically
 from . import gradebook
+from .dispatch import as_text, from_text, grading_pool
 from .grade import failed_whole, grade_notebook
 from .key import key_path
-from .result import RESULT_FILE, GradeResult, from_json
+from .lateness import TimestampError, read_timestamp
+from .result import RESULT_FILE, GradeResult, combine, from_json
 from .sandbox import check_available
-from .source import load_source, source_path
+from .source import load_assignment, notebook_names, source_path
 
 
 @dataclass(frozen=True)
 class Submission:
+    """One student's hand-in of a quiz: ``submitted/<student>/<quiz>/``, one notebook or more."""
+
     student: str
-    notebook: Path
+    folder: Path
+    #: the names of the quiz's notebooks, which the folder should hold
+    notebooks: tuple[str, ...]
+
+    @property
+    def notebook(self) -> Path:
+        """The quiz's first notebook in the folder (its only one, for a quiz of one)."""
+        return self.folder / f"{self.notebooks[0]}.ipynb"
+
+    def path(self, notebook: str) -> Path:
+        return self.folder / f"{notebook}.ipynb"
 
 
 def find_submissions(root: Path, quiz: str, students: list[str] | None = None) -> list[Submission]:
-    """The submissions of ``quiz`` under ``submitted/``, by student id."""
+    """The submissions of ``quiz`` under ``submitted/``, by student id.
+
+    Without ``students``: every student with a folder for the quiz, as nbgrader
+    finds them (one who handed in only other quizzes is not graded for this one).
+    """
     folder = root / "submitted"
     if students is None:
-        students = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-    return [Submission(validate_identifier(student, "student id"),
-                       folder / student / quiz / f"{quiz}.ipynb") for student in students]
+        students = sorted(p.name for p in folder.iterdir() if p.is_dir() and (
+            (p / quiz).exists() or (p / quiz).is_symlink())) if folder.is_dir() else []
+    names = tuple(notebook_names(root, quiz))
+    return [Submission(validate_identifier(student, "student id"), folder / student / quiz, names)
+            for student in students]
 
 
 def _through_a_link(root: Path, submission: Submission) -> bool:
-    """Whether the notebook, or a folder on its way, is a link (to someone else's work, say)."""
-    expected = (root / "submitted").resolve() / submission.student / submission.notebook.parent.name
-    notebook = submission.notebook
-    return notebook.is_symlink() or notebook.parent.resolve() != expected
+    """Whether a notebook, or a folder on its way, is a link (to someone else's work, say)."""
+    expected = (root / "submitted").resolve() / submission.student / submission.folder.name
+    return submission.folder.resolve() != expected or any(
+        submission.path(name).is_symlink() for name in submission.notebooks)
 
 
 def _digest(path: Path) -> str:
@@ -69,10 +92,21 @@ def _digest(path: Path) -> str:
         return "absent"
 
 
-def fingerprint(root: Path, quiz: str, submission: Submission) -> dict[str, str]:
-    """What a stored result was graded against; a change to any of it means regrading."""
-    return {"submission": _digest(submission.notebook), "source": _digest(source_path(root, quiz)),
-            "key": _digest(key_path(quiz, root=root))}
+def fingerprint(root: Path, quiz: str, submission: Submission) -> dict:
+    """What a stored result was graded against; a change to any of it means regrading.
+
+    For a quiz of one notebook named after it: the submission's, the
+    source's and the key's digests; for other assignments, the key's and,
+    per notebook (``notebooks``), the submission's and the source's.
+    """
+    key = _digest(key_path(quiz, root=root))
+    if submission.notebooks == (quiz,):
+        return {"submission": _digest(submission.notebook),
+                "source": _digest(source_path(root, quiz)), "key": key}
+    return {"key": key, "notebooks": {
+        name: {"submission": _digest(submission.path(name)),
+               "source": _digest(source_path(root, quiz, name))}
+        for name in submission.notebooks}}
 
 
 def _stored(root: Path, quiz: str, submission: Submission) -> dict | None:
@@ -83,56 +117,88 @@ def _stored(root: Path, quiz: str, submission: Submission) -> dict | None:
         return None
 
 
-def _grade_in_worker(notebook: str, quiz: str, root: str, sandbox: bool,
-                     refused: str | None = None) -> tuple[dict, str | None]:
-    """Runs in a worker process: grade one notebook; return plain data for the parent."""
+def failed_document(root: Path, quiz: str, message: str) -> dict:
+    """The stored form of a submission none of whose notebooks could be graded."""
+    return _document(quiz, {source.name: failed_whole(source, message)
+                            for source in load_assignment(root, quiz)})
+
+
+def _document(quiz: str, results: dict[str, GradeResult]) -> dict:
+    """The stored form of a submission's result: a quiz of one notebook as that notebook's
+    result; otherwise the assignment's (:func:`.result.combine`), each notebook's in
+    ``notebooks``."""
+    if list(results) == [quiz] or len(results) == 1:
+        return next(iter(results.values())).to_json()
+    document = combine(quiz, results).to_json()
+    document["notebooks"] = {name: result.to_json() for name, result in results.items()}
+    return document
+
+
+def _grade_in_worker(folder: str, quiz: str, root: str, sandbox: bool,
+                     refused: str | None = None) -> tuple[dict, dict[str, str | None]]:
+    """Runs in a worker process: grade one submission (each of its notebooks, one after
+    another); return plain data for the parent: the result document and each executed
+    notebook's text."""
     started = time.monotonic()
     if refused:
-        return failed_whole(load_source(Path(root), quiz), refused).to_json(), None
-    try:
-        result = grade_notebook(notebook, quiz=quiz, root=root, sandbox=sandbox)
-    except Exception as error:  # one submission's failure never stops the batch
-        source = load_source(Path(root), quiz)
-        result = failed_whole(source, f"{notebook}: grading failed ({type(error).__name__})")
-    executed = nbformat.writes(result.executed) if result.executed is not None else None
-    document = result.to_json()
+        return failed_document(Path(root), quiz, refused), {}
+    results, executed = {}, {}
+    for source in load_assignment(Path(root), quiz):
+        notebook = Path(folder) / f"{source.name}.ipynb"
+        try:
+            result = grade_notebook(notebook, quiz=quiz, root=root, sandbox=sandbox)
+        except Exception as error:  # one submission's failure never stops the batch
+            result = failed_whole(source, f"{notebook}: grading failed ({type(error).__name__})")
+        results[source.name] = result
+        executed[source.name] = (nbformat.writes(result.executed)
+                                 if result.executed is not None else None)
+    document = _document(quiz, results)
     document["seconds"] = round(time.monotonic() - started, 3)  # for `dlcourse report`
     return document, executed
 
 
 def _store(root: Path, quiz: str, submission: Submission, document: dict,
-           executed: str | None, prints: dict) -> None:
+           executed: dict[str, str | None], prints: dict) -> None:
     result = from_json(document)
-    timestamp_file = submission.notebook.parent / "timestamp.txt"
-    timestamp = timestamp_file.read_text().strip() if timestamp_file.is_file() else None
+    try:
+        timestamp = read_timestamp(submission.folder)
+    except TimestampError as error:  # graded all the same, as if submitted on time
+        print(f"dlcourse autograde: {error}; stored without a submission time", file=sys.stderr)
+        timestamp = None
     gradebook.store(root, quiz, submission.student, result, timestamp)
     folder = root / "autograded" / submission.student / quiz
-    if executed is not None:
-        write_atomically(folder / f"{quiz}.ipynb", executed)
+    for name, text in executed.items():
+        if text is not None:
+            write_atomically(folder / f"{name}.ipynb", text)
     write_atomically(folder / RESULT_FILE, json.dumps(
         {"fingerprint": prints, "result": document}, indent=1, sort_keys=True))
 
 
 def autograde(quiz: str, *, students: list[str] | None = None, workers: int = 1,
-              root: str | Path | None = None, force: bool = False, sandbox: bool = True,
+              scheduler: str | None = None, root: str | Path | None = None,
+              force: bool = False, sandbox: bool = True,
               progress: bool = True) -> dict[str, GradeResult]:
     """Grade the submissions of ``quiz`` into the gradebook and ``autograded/``.
 
     ``students`` limits the run to those ids; ``workers`` submissions are
-    graded at once; ``force`` regrades submissions already graded against the
+    graded at once on this host, or, with ``scheduler`` (a Dask scheduler's
+    address or scheduler file, :mod:`.dispatch`), as many as the cluster's
+    workers take; ``force`` regrades submissions already graded against the
     same source and key. Returns each graded student's result, skipped ones
     included (read back from ``autograded/``).
     """
     root = Path(root) if root else find_course_root()
     validate_identifier(quiz, "quiz id")
-    load_source(root, quiz)  # fail early on a bad quiz
+    if scheduler is not None and workers != 1:
+        raise ValueError("workers and scheduler exclude each other: with a scheduler, "
+                         "the cluster's workers decide how many submissions run at once")
+    load_assignment(root, quiz)  # fail early on a bad quiz
     if not key_path(quiz, root=root).is_file():
         from .key import KeyFileError
 
         raise KeyFileError(f"no key for {quiz}: run `dlcourse release {quiz}` first")
     if sandbox:
         check_available()
-    gradebook.register(root, quiz)
     submissions = find_submissions(root, quiz, students)
     results: dict[str, GradeResult] = {}
     todo = []
@@ -144,23 +210,31 @@ def autograde(quiz: str, *, students: list[str] | None = None, workers: int = 1,
         else:
             todo.append((submission, prints))
     bar = tqdm(total=len(todo), desc=f"autograde {quiz}", unit="submission", disable=not progress)
-    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn")) as pool:
+    with grading_pool(workers=workers, scheduler=scheduler, root=root, quiz=quiz,
+                      key=key_path(quiz, root=root), sandbox=sandbox) as pool:
         futures = {}
         for submission, prints in todo:
             refused = (f"{submission.notebook}: is reached through a symbolic link; refused"
                        if _through_a_link(root, submission) else None)
-            future = pool.submit(_grade_in_worker, str(submission.notebook), quiz, str(root),
-                                 sandbox, refused)
+            future = pool.submit(as_text, _grade_in_worker, str(submission.folder), quiz,
+                                 str(root), sandbox, refused)
             futures[future] = (submission, prints)
+        # Workers start and grade while the quiz is registered (nbgrader's GenerateAssignment
+        # takes seconds): only storing a result needs the gradebook to know the quiz.
+        try:
+            gradebook.register(root, quiz)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
         for future in as_completed(futures):
             submission, prints = futures[future]
             try:
-                document, executed = future.result()
-            except Exception as error:  # a worker died: the submission gets an error result
-                source = load_source(root, quiz)
-                document = failed_whole(source, f"{submission.notebook}: grading failed "
-                                                f"({type(error).__name__})").to_json()
-                executed = None
+                document, executed = from_text(future.result())
+            except Exception as error:  # a worker died (each time it was tried): an error result
+                document = failed_document(root, quiz, f"{submission.folder}: grading failed "
+                                                       f"({type(error).__name__})")
+                executed = {}
             _store(root, quiz, submission, document, executed, prints)
             results[submission.student] = from_json(document)
             bar.update()

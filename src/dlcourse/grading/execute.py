@@ -8,8 +8,10 @@ or never ran because the kernel died or the notebook's time was up.
 The kernel runs with ``DLCOURSE_CHECK_MODE=record`` in ``workdir``, so
 ``check`` only records and the comparison happens in the grader. With a
 sandbox (the default for grading), the kernel runs under bubblewrap
-(:mod:`.sandbox`) and talks to the grader over IPC sockets in a private
-runtime folder: it has no network to reach a TCP port.
+(:mod:`.sandbox`) and talks to the grader over IPC sockets in a runtime
+folder of its scratch space: it has no network to reach a TCP port. Cells
+that failed at a sandbox-wide ceiling (a full scratch space, the memory of
+all its processes) say so in their outcome.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
@@ -33,6 +35,7 @@ from ..checks import MIME_TYPE, MODE_VARIABLE, RECORD_ONLY
 from ..config import option_default
 from . import package_view
 from . import sandbox as sandboxing
+from .scratch import size_text
 
 #: Cell outcomes.
 OK, ERROR, TIMEOUT, DEAD, NOT_RUN = "ok", "error", "timeout", "dead", "not_run"
@@ -137,20 +140,17 @@ class _Client(NotebookClient):
         return self.km
 
 
-def _write_kernelspec(runtime: Path, workdir: Path, limits: Limits,
-                      processes: sandboxing.ProcessLimit, view: Path | None) -> Path:
-    env = {**sandboxing.base_environment(workdir), MODE_VARIABLE: RECORD_ONLY}
-    argv = sandboxing.command(
-        [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        writable=[workdir, runtime], workdir=workdir, env=env, limits=limits.sandbox,
-        processes=processes, package_view=view)
-    folder = runtime / "kernels" / KERNEL_NAME
-    folder.mkdir(parents=True)
+def _write_kernelspec(sandbox: sandboxing.Sandbox, kernels: Path) -> None:
+    """Write the sandboxed kernel's spec into the kernel folder ``kernels``."""
+    env = {**sandbox.environment(), MODE_VARIABLE: RECORD_ONLY}
+    argv = sandbox.command(
+        [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], env=env)
+    folder = kernels / KERNEL_NAME
+    folder.mkdir()
     # The kernel is interrupted by a message: a signal would reach bubblewrap, not Python.
     spec = {"argv": argv, "display_name": "dlcourse sandbox", "language": "python",
             "interrupt_mode": "message"}
     (folder / "kernel.json").write_text(json.dumps(spec))
-    return runtime / "kernels"
 
 
 def kernel_environment() -> dict[str, str]:
@@ -164,7 +164,9 @@ def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits,
         dlcourse_modules: tuple[str, ...] | None = None) -> list[CellOutcome]:
     """Execute the code cells of ``notebook`` in place; return one outcome per code cell.
 
-    In a sandbox, ``dlcourse_modules`` (a quiz's declared modules,
+    In a sandbox, ``workdir`` is best the working folder of an open scratch
+    space (:func:`.sandbox.scratch_folder`): what the kernel writes there then
+    counts against its ceiling. ``dlcourse_modules`` (a quiz's declared modules,
     :mod:`.package_view`) limits what of the ``dlcourse`` package the kernel
     can import; ``None`` shows the whole package.
 
@@ -182,31 +184,61 @@ def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits,
                           "traceback": []},
         record_timing=False,
         resources={"metadata": {"path": str(workdir)}},
+        # After the last cell nothing more is wanted from the kernel (its outputs are in),
+        # and a graceful shutdown costs seconds per submission (benchmarks/profile_grading.py)
+        shutdown_kernel="immediate",
     )
     client.output_budget = {}
     client.max_output_bytes = limits.max_output_bytes
-    runtime = processes = view = None
-    if limits.sandbox is not None:
-        sandboxing.check_available()
-        runtime = Path(tempfile.mkdtemp(prefix="dlcourse-run-"))
-        processes = sandboxing.ProcessLimit(limits.sandbox.processes)
-        if dlcourse_modules is not None:  # outside the writable runtime folder
-            view = package_view.build_view(
-                dlcourse_modules, Path(tempfile.mkdtemp(prefix="dlcourse-view-")) / "dlcourse")
-        client.sandbox_setup = (runtime, _write_kernelspec(runtime, workdir, limits, processes,
-                                                           view))
-    kernel_options = {"env": kernel_environment()}
-    if limits.sandbox is not None:  # its console chatter is of no use to the grader
-        kernel_options.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if limits.sandbox is None:
+        return _run_cells(client, notebook, limits, {"env": kernel_environment()})
+    sandboxing.check_available()
+    view = None
+    if dlcourse_modules is not None:  # outside anything the kernel can write
+        view = package_view.build_view(
+            dlcourse_modules, Path(tempfile.mkdtemp(prefix="dlcourse-view-")) / "dlcourse")
+    # Its console chatter is of no use to the grader.
+    kernel_options = {"env": kernel_environment(), "stdout": subprocess.DEVNULL,
+                      "stderr": subprocess.DEVNULL}
+    # The kernel's spec lies outside anything the kernel can write.
+    kernels = Path(tempfile.mkdtemp(prefix="dlcourse-kernels-"))
     try:
-        return _run_cells(client, notebook, limits, kernel_options)
+        with sandboxing.Sandbox(limits.sandbox, workdir=workdir, package_view=view) as sandbox:
+            _write_kernelspec(sandbox, kernels)
+            client.sandbox_setup = (sandbox.runtime, kernels)
+            outcomes = _run_cells(client, notebook, limits, kernel_options)
+            return _explain_ceilings(outcomes, sandbox, limits.sandbox)
     finally:
-        if processes is not None:
-            processes.close()
-        if runtime is not None:
-            shutil.rmtree(runtime, ignore_errors=True)
+        shutil.rmtree(kernels, ignore_errors=True)
         if view is not None:
             shutil.rmtree(view.parent, ignore_errors=True)
+
+
+_NO_SPACE = "No space left on device"
+
+
+def _explain_ceilings(outcomes: list[CellOutcome], sandbox: sandboxing.Sandbox,
+                      limits: sandboxing.SandboxLimits) -> list[CellOutcome]:
+    """Say in the outcomes of cells that failed for it that a sandbox-wide ceiling was hit.
+
+    Messages show an error's type, never its text (a student's code chooses
+    that text), so the ceiling goes into the type's place. In a sandbox
+    everything writable is in the scratch space, so a full device is its ceiling
+    (of bytes or of files), even if the submission has since deleted what it wrote.
+    """
+    out_of_memory = sandbox.out_of_memory()
+    explained = []
+    for outcome in outcomes:
+        if outcome.status == ERROR and _NO_SPACE in outcome.evalue:
+            outcome = replace(outcome, ename=f"{outcome.ename} ({_NO_SPACE}: the scratch space "
+                                              f"holds at most {size_text(limits.scratch_bytes)} "
+                                              f"and {limits.scratch_files} files)")
+        elif out_of_memory and outcome.status in (DEAD, NOT_RUN):
+            outcome = replace(outcome, evalue=f"{outcome.evalue}: its processes used all the "
+                                              f"{size_text(limits.total_memory_bytes)} of memory "
+                                              "they may use together")
+        explained.append(outcome)
+    return explained
 
 
 def _run_cells(client: _Client, notebook, limits: Limits, kernel_options) -> list[CellOutcome]:

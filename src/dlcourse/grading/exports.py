@@ -6,7 +6,8 @@ After the notebook has run, the grader:
 1. takes the file (or folder, for a SavedModel) from the submission's scratch
    folder: regular files only, no symbolic links, at most
    :data:`MAX_EXPORT_BYTES` in all; anything else is refused;
-2. copies it into a fresh private folder;
+2. copies it into a fresh private folder (a scratch space, within the same
+   ceiling as the submission's, when sandboxed);
 3. runs ``quizzes/<quiz>/exports.py``'s evaluator on the copy in a separate
    Python process (:mod:`.evaluate`) with a time limit and resource limits;
    the evaluator loads the file with its format's own loader (ONNX Runtime,
@@ -24,12 +25,12 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import sandbox as sandboxing
 from . import values
+from .scratch import Scratch, size_text
 
 MAX_EXPORT_BYTES = 512 * 1024 * 1024
 EVALUATOR_TIMEOUT = 300.0
@@ -85,41 +86,47 @@ def evaluate(quiz_dir: Path, evaluator: str, exported: Path, *,
     """Evaluate the exported file or folder ``exported`` with ``evaluator`` of ``quiz_dir``.
 
     With ``sandbox_limits``, the evaluator runs in a sandbox of its own that
-    sees the copy, the quiz's folder (read-only) and nothing else of the course.
+    sees the copy, the quiz's folder (read-only) and nothing else of the
+    course, in a scratch space within the same ceiling as a submission's.
     """
     if not exported.exists() and not exported.is_symlink():
         return Evaluation(problem=f"{exported.name} was not written", missing=True)
     if not (quiz_dir / "exports.py").is_file():
         return Evaluation(problem=f"no evaluators at {quiz_dir / 'exports.py'}")
-    with tempfile.TemporaryDirectory(prefix="dlcourse-export-") as private:
-        copy = Path(private) / "input" / exported.name
-        copy.parent.mkdir()
+    with sandboxing.scratch_folder(sandbox_limits, prefix="dlcourse-export-") as private:
+        if sandbox_limits is None:
+            return _evaluate_copy(quiz_dir, evaluator, exported, private, timeout, None)
+        with sandboxing.Sandbox(sandbox_limits, workdir=private,
+                                readonly=[quiz_dir.resolve()]) as sandbox:
+            return _evaluate_copy(quiz_dir, evaluator, exported, private, timeout, sandbox)
+
+
+def _evaluate_copy(quiz_dir: Path, evaluator: str, exported: Path, private: Path,
+                   timeout: float, sandbox: sandboxing.Sandbox | None) -> Evaluation:
+    """Copy ``exported`` into ``private`` and evaluate the copy there (in ``sandbox``)."""
+    copy = private / "input" / exported.name
+    copy.parent.mkdir()
+    try:
         refused = _collect(exported, copy)
-        if refused:
-            return Evaluation(problem=refused)
-        result = Path(private) / "result.json"
-        command = [sys.executable, "-m", "dlcourse.grading.evaluate", str(quiz_dir / "exports.py"),
-                   evaluator, str(copy), str(result)]
-        processes = None
-        if sandbox_limits is not None:
-            processes = sandboxing.ProcessLimit(sandbox_limits.processes)
-            command = sandboxing.command(
-                command, writable=[Path(private)], readonly=[quiz_dir.resolve()],
-                workdir=Path(private), env=sandboxing.base_environment(Path(private)),
-                limits=sandbox_limits, processes=processes)
-        try:
-            done = subprocess.run(command, cwd=private, capture_output=True, text=True,
-                                  timeout=timeout, preexec_fn=_limit_resources)
-        except subprocess.TimeoutExpired:
-            return Evaluation(problem=f"evaluating {exported.name} took over {timeout:g} s")
-        finally:
-            if processes is not None:
-                processes.close()
-        try:
-            document = json.loads(result.read_text())
-        except (OSError, ValueError):
-            tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
-            return Evaluation(problem=f"the evaluator of {exported.name} failed ({tail[0][:200]})")
+    except OSError as error:  # past the scratch space's ceiling, most likely
+        refused = f"{exported.name} could not be copied ({error.strerror or error})"
+    if refused:
+        return Evaluation(problem=refused)
+    result = private / "result.json"
+    command = [sys.executable, "-m", "dlcourse.grading.evaluate", str(quiz_dir / "exports.py"),
+               evaluator, str(copy), str(result)]
+    if sandbox is not None:
+        command = sandbox.command(command, env=sandbox.environment())
+    try:
+        done = subprocess.run(command, cwd=private, capture_output=True, text=True,
+                              timeout=timeout, preexec_fn=_limit_resources)
+    except subprocess.TimeoutExpired:
+        return Evaluation(problem=f"evaluating {exported.name} took over {timeout:g} s")
+    try:
+        document = json.loads(result.read_text())
+    except (OSError, ValueError):
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        return Evaluation(problem=f"the evaluator of {exported.name} failed ({tail[0][:200]})")
     if "refused" in document:  # the instructor's own words, written for the student
         return Evaluation(problem=f"{exported.name} was refused: {document['refused']}")
     if "error" in document:  # only the exception's type: its text may quote hidden inputs
@@ -148,8 +155,19 @@ def resolve(records: list, *, scratch: Path, quiz_dir: Path,
             outcome = evaluate(quiz_dir, record.evaluator, exported,
                                sandbox_limits=sandbox_limits)
         if outcome.problem:
-            resolved.append(replace(record, problem=outcome.problem, missing=outcome.missing))
+            problem = outcome.problem + _when_full(scratch)
+            resolved.append(replace(record, problem=problem, missing=outcome.missing))
         else:
             resolved.append(replace(record, value=values.decode(outcome.encoded),
                                     encoded=outcome.encoded))
     return resolved
+
+
+def _when_full(scratch: Path) -> str:
+    """What to add to a file's problem when the scratch space it was written to is full:
+    a file cut short by the ceiling fails to load, or is never written, for that reason."""
+    space = Scratch.holding(scratch)
+    if space is None or not space.is_full():
+        return ""
+    return (f"; the scratch space it was written to is full (it holds at most "
+            f"{size_text(space.ceiling_bytes)})")

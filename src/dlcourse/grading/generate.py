@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -22,12 +23,23 @@ class ReleaseError(RuntimeError):
     """The solution of a quiz does not pass its own tests, or nbgrader refused it."""
 
 
-def student_version(root: Path, quiz: str, *, db_url: str | None = None) -> nbformat.NotebookNode:
-    """Run nbgrader's GenerateAssignment on the source.
+@dataclass
+class StudentVersion:
+    """What nbgrader hands out for an assignment: its notebooks and its other files."""
+
+    #: each notebook's student version, cleaned, by notebook name
+    notebooks: dict[str, nbformat.NotebookNode] = field(default_factory=dict)
+    #: the other files nbgrader copied beside them, by path relative to the assignment
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def student_version(root: Path, quiz: str, *, db_url: str | None = None) -> StudentVersion:
+    """Run nbgrader's GenerateAssignment on the source of ``quiz`` (every notebook in it).
 
     Without ``db_url`` the gradebook is not touched; with it, nbgrader
-    registers the quiz, its notebook and its graded cells there, as
-    ``nbgrader generate_assignment`` does (autograding needs that).
+    registers the quiz, its notebooks and their graded cells there, as
+    ``nbgrader generate_assignment`` does (autograding needs that). The other
+    files are the ones nbgrader copies (``c.CourseDirectory.ignore`` honoured).
     """
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
@@ -51,7 +63,16 @@ def student_version(root: Path, quiz: str, *, db_url: str | None = None) -> nbfo
             raise ReleaseError(f"nbgrader could not generate {quiz}: {error}") from error
         finally:
             os.chdir(here)
-        generated = Path(out) / quiz / f"{quiz}.ipynb"
-        if not generated.is_file():
+        folder = Path(out) / quiz
+        version = StudentVersion()
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if not path.is_file() or path.is_symlink():
+                continue
+            relative = path.relative_to(folder).as_posix()
+            if path.suffix == ".ipynb" and path.parent == folder:
+                version.notebooks[path.stem] = notebooks.clean(nbformat.read(path, as_version=4))
+            else:
+                version.files[relative] = path.read_bytes()
+        if not version.notebooks:
             raise ReleaseError(f"nbgrader wrote no student version of {quiz}")
-        return notebooks.clean(nbformat.read(generated, as_version=4))
+        return version

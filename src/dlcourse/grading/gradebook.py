@@ -13,12 +13,14 @@ import os
 import sys
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.exc import SAWarning
 
 from ..config import load_config
 from .generate import student_version
+from .lateness import assign_late_penalties
 from .result import MANUAL, GradeResult
 
 
@@ -47,14 +49,21 @@ def _with_alembic_on_path() -> None:
 
 
 def register(root: Path, quiz: str) -> None:
-    """Make sure the gradebook knows the quiz and its graded cells (as generate_assignment does)."""
+    """Make sure the gradebook knows the quiz, its notebooks and their graded cells.
+
+    As ``nbgrader generate_assignment`` does, with nbgrader's own converter.
+    """
     _with_alembic_on_path()
     student_version(root, quiz, db_url=database_url(root))
 
 
 def store(root: Path, quiz: str, student: str, result: GradeResult,
-          timestamp: str | None = None) -> None:
-    """Write one submission's result into the gradebook, keeping manual scores."""
+          timestamp: datetime | str | None = None) -> None:
+    """Write one submission's result into the gradebook, keeping manual scores.
+
+    Each item goes to its notebook's grade (``item.notebook``; the quiz's
+    own name for a result that names none).
+    """
     from nbgrader.api import Gradebook
 
     # nbgrader's own submission code trips SQLAlchemy's autoflush warnings; they are noise
@@ -64,7 +73,7 @@ def store(root: Path, quiz: str, student: str, result: GradeResult,
         extra = {"timestamp": timestamp} if timestamp else {}
         gradebook.update_or_create_submission(quiz, student, **extra)
         for item in result.items:
-            grade = gradebook.find_grade(item.grade_id, quiz, quiz, student)
+            grade = gradebook.find_grade(item.grade_id, item.notebook or quiz, quiz, student)
             if item.status == MANUAL or item.score is None:
                 grade.auto_score = None
                 grade.needs_manual_grade = grade.manual_score is None
@@ -73,6 +82,11 @@ def store(root: Path, quiz: str, student: str, result: GradeResult,
                 # a person's earlier manual score still stands, and wants a look
                 grade.needs_manual_grade = grade.manual_score is not None
         gradebook.db.commit()
+        notebooks = sorted({item.notebook or quiz for item in result.items})
+    # nbgrader autograde's last step, with nbgrader's own code and the course's config
+    config, url = load_config(root), database_url(root)
+    for notebook in notebooks:
+        assign_late_penalties(config, url, quiz, notebook, student)
 
 
 @dataclass(frozen=True)
@@ -98,16 +112,29 @@ def scores(root: Path) -> list[ScoreRow]:
     return rows
 
 
-def manual_scores(root: Path, quiz: str, student: str) -> dict[str, float | None]:
-    """The scores a person gave to each item of one submission (None where not yet graded)."""
+def late_penalty(root: Path, quiz: str, student: str) -> float:
+    """The late penalty, in points, the gradebook holds for one submission (0 when none)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(database_url(root), course_id(root)) as gradebook:
         try:
-            notebook = gradebook.find_submission_notebook(quiz, quiz, student)
+            return float(gradebook.find_submission(quiz, student).late_submission_penalty or 0.0)
+        except MissingEntry:
+            return 0.0
+
+
+def manual_scores(root: Path, quiz: str, student: str) -> dict[str, float | None]:
+    """The scores a person gave to each item of one submission (None where not yet graded),
+    every notebook of it."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(database_url(root), course_id(root)) as gradebook:
+        try:
+            submission = gradebook.find_submission(quiz, student)
         except MissingEntry:
             return {}
-        return {grade.name: grade.manual_score for grade in notebook.grades}
+        return {grade.name: grade.manual_score for notebook in submission.notebooks
+                for grade in notebook.grades}
 
 
 def manual_scores_of_quiz(root: Path, quiz: str) -> dict[str, dict[str, float | None]]:

@@ -1,21 +1,23 @@
 """``dlcourse release``: record each quiz's key and write its student version.
 
-For one quiz, in this order (each step needs the one before it to succeed,
-and nothing is written until both records and the student version exist):
+For one quiz (an assignment: ``source/<quiz>/``, one notebook or several), in
+this order (each step needs the one before it to succeed, and nothing is
+written until both records and the student version exist):
 
-1. read and validate ``source/<quiz>/<quiz>.ipynb`` (:mod:`.source`);
-2. run the instructor's solution in record-only mode in a scratch folder; every
-   test cell must pass and record at least one check, names unique in the quiz;
+1. read and validate every notebook of ``source/<quiz>/`` (:mod:`.source`);
+2. run each notebook's solution in record-only mode in a scratch folder
+   (:mod:`.workspace`); every test cell must pass, a keyed one must record at
+   least one check, check names unique in the quiz;
 3. generate the student version with nbgrader's ``GenerateAssignment``
    converter (solutions and hidden tests removed, cells locked, checksums
-   computed), without touching the gradebook, then clean it;
+   computed, the assignment's other files copied as nbgrader copies them),
+   without touching the gradebook, then clean the notebooks;
 4. write the key (``keys/<quiz>.json``) and ``release/<quiz>/``.
 """
 
 from __future__ import annotations
 
 import copy
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,24 +26,28 @@ from .. import notebooks
 from ..config import find_course_root, grading_options
 from . import execute
 from .generate import ReleaseError, student_version
-from .grade import collect_records, copy_submission_files
 from .key import key_path, write_key
-from .source import SourceQuiz, load_source, source_path
+from .result import IN_KERNEL
+from .source import SourceQuiz, load_assignment, notebook_names
+from .verdict import partial_credit
+from .workspace import collect_records, copy_submission_files
 
 
 @dataclass(frozen=True)
 class Released:
     quiz: str
+    #: the student version of the notebook named after the quiz (or of its first)
     notebook: Path
     key: Path
     checks: int
     points: float
+    #: every student notebook written
+    notebooks: tuple[Path, ...] = ()
 
 
 def all_quizzes(root: Path) -> list[str]:
-    """The quizzes in ``source/``: folders holding a notebook named after them."""
-    return sorted(p.parent.name for p in (root / "source").glob("*/*.ipynb")
-                  if p.stem == p.parent.name)
+    """The quizzes in ``source/``: folders holding at least one notebook."""
+    return sorted({p.parent.name for p in (root / "source").glob("*/*.ipynb")})
 
 
 def key_check(record) -> dict:
@@ -72,6 +78,13 @@ def record_key(source: SourceQuiz, *, limits: execute.Limits) -> dict[str, dict]
             what = f"{outcome.ename}: {outcome.evalue}" if outcome else "did not run"
             problems.append(f"{item.grade_id}: the solution's test cell failed ({what})")
             continue
+        if item.verdict == IN_KERNEL:  # judged in the kernel: nothing to record
+            credit, _ = partial_credit(notebook.cells[item.cell_index].get("outputs", []),
+                                       item.points)
+            if credit != item.points:
+                problems.append(f"{item.grade_id}: the solution's test cell does not give "
+                                "full points")
+            continue
         records = recorded[item.grade_id]
         if not records:
             problems.append(f"{item.grade_id}: the test cell records no check")
@@ -88,23 +101,46 @@ def record_key(source: SourceQuiz, *, limits: execute.Limits) -> dict[str, dict]
     return items
 
 
+def record_keys(sources: list[SourceQuiz], *, limits: execute.Limits) -> dict[str, dict]:
+    """Each notebook's key items by notebook name; check names unique across the quiz."""
+    keys = {source.name: record_key(source, limits=limits) for source in sources}
+    seen: dict[str, str] = {}
+    for name, items in keys.items():
+        for check in (c for item in items.values() for c in item["checks"]):
+            if check["name"] in seen:
+                raise ReleaseError(f"check name {check['name']!r} is used in both "
+                                   f"{seen[check['name']]} and {name}")
+            seen[check["name"]] = name
+    return keys
+
+
 def release_quiz(quiz: str, *, root: Path, limits: execute.Limits) -> Released:
     """Record the key of one quiz and write its student version."""
-    source = load_source(root, quiz)
-    items = record_key(source, limits=limits)
+    sources = load_assignment(root, quiz)
+    keys = record_keys(sources, limits=limits)
     student = student_version(root, quiz)
     key_file = key_path(quiz, root=root)
     if root / "release" in key_file.parents:
         raise ReleaseError(f"the key directory {key_file.parent} is inside release/")
-    write_key(key_file, quiz, items)
+    if list(keys) == [quiz]:
+        write_key(key_file, quiz, keys[quiz])
+    else:
+        write_key(key_file, quiz, {}, notebooks=keys)
     folder = root / "release" / quiz
     folder.mkdir(parents=True, exist_ok=True)
-    for extra in source.path.parent.iterdir():
-        if extra.is_file() and extra != source.path and not extra.name.startswith("."):
-            shutil.copyfile(extra, folder / extra.name)
-    notebooks.write(student, folder / f"{quiz}.ipynb")
-    return Released(quiz, folder / f"{quiz}.ipynb", key_file,
-                    sum(len(v["checks"]) for v in items.values()), source.max_score)
+    for relative, content in student.files.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)  # nbgrader's copies may be read-only
+        target.write_bytes(content)
+    written = []
+    for name, notebook in student.notebooks.items():
+        notebooks.write(notebook, folder / f"{name}.ipynb")
+        written.append(folder / f"{name}.ipynb")
+    main = folder / f"{quiz}.ipynb" if quiz in student.notebooks else written[0]
+    checks = sum(len(v["checks"]) for items in keys.values() for v in items.values())
+    return Released(quiz, main, key_file, checks, sum(s.max_score for s in sources),
+                    tuple(written))
 
 
 def release(quizzes: list[str] | None = None, *, root: str | Path | None = None,
@@ -119,6 +155,6 @@ def release(quizzes: list[str] | None = None, *, root: str | Path | None = None,
     limits = limits or execute.Limits.from_options(grading_options(root), sandbox=False)
     names = quizzes or all_quizzes(root)
     for quiz in names:
-        if not source_path(root, quiz).is_file():
-            raise ReleaseError(f"no quiz {quiz!r}: {source_path(root, quiz)} does not exist")
+        if not notebook_names(root, quiz):
+            raise ReleaseError(f"no quiz {quiz!r}: {root / 'source' / quiz} holds no notebook")
     return [release_quiz(quiz, root=root, limits=limits) for quiz in names]

@@ -3,7 +3,9 @@
 ``dlcourse grade --json`` prints :meth:`GradeResult.to_json`; ``dlcourse
 autograde`` stores that document in ``autograded/<student>/<quiz>/``
 (:data:`RESULT_FILE`) and reads it back with :func:`from_json`;
-``feedback`` and ``report`` read the stored documents. Nothing here imports
+``feedback`` and ``report`` read the stored documents. An assignment of
+several notebooks is graded notebook by notebook; :func:`combine` makes the
+assignment's result from theirs (each item names its ``notebook``). Nothing here imports
 the grader's heavy parts, so commands that only read results stay quick.
 """
 
@@ -13,7 +15,11 @@ from dataclasses import asdict, dataclass, field
 
 PASSED, FAILED, ERROR, TIMEOUT, MISSING, MANUAL = (
     "passed", "failed", "error", "timeout", "missing", "manual")
-#: The stored result of a graded submission, beside its executed notebook in autograded/.
+#: How an item's verdict was reached: keyed checks compared with the key outside the
+#: student's kernel; stock nbgrader's rule inside it (no error, partial credit from an
+#: output number); or by a person.
+KEYED, IN_KERNEL, BY_PERSON = "keyed", "in-kernel", "person"
+#: The stored result of a graded submission, beside its executed notebook(s) in autograded/.
 RESULT_FILE = "dlcourse-result.json"
 
 
@@ -26,6 +32,10 @@ class ItemResult:
     message: str = ""
     #: the question's title: the heading above the item in the quiz
     title: str = ""
+    #: how the verdict was reached (:data:`KEYED`, :data:`IN_KERNEL` or :data:`BY_PERSON`)
+    verdict: str = KEYED
+    #: the notebook of the assignment the item is in
+    notebook: str = ""
 
 
 @dataclass
@@ -51,3 +61,16 @@ def from_json(document: dict) -> GradeResult:
     items = [ItemResult(**item) for item in document["items"]]
     return GradeResult(document["quiz"], document["score"], document["max_score"],
                        document["manual_max_score"], items, document.get("error"))
+
+
+def combine(quiz: str, results: dict[str, GradeResult]) -> GradeResult:
+    """The result of an assignment from its notebooks' results (in the order given).
+
+    Its ``error`` is the first notebook's error: set when some notebook could not be graded.
+    """
+    items = [item for result in results.values() for item in result.items]
+    errors = [result.error for result in results.values() if result.error]
+    return GradeResult(quiz, sum(r.score for r in results.values()),
+                       sum(r.max_score for r in results.values()),
+                       sum(r.manual_max_score for r in results.values()), items,
+                       errors[0] if errors else None)

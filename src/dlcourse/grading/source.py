@@ -12,19 +12,32 @@ nbgrader marks each cell in ``cell.metadata["nbgrader"]``. dlcourse reads:
 - **locked cells** (everything else): instructions and set-up, always taken
   from the source.
 
-nbgrader's "autograded answer" cells (code, ``grade: true, solution: true``)
-pass by the absence of an error, which is exactly what this grader replaces:
-they are refused.
+An assignment is ``source/<assignment>/`` with one or more notebooks (a quiz
+of the course is one notebook named after it). Each notebook is one of two
+kinds, decided by the source alone:
+
+- a **keyed** notebook (some test cell calls ``check``): every test cell must
+  hold hidden checks, and a verdict is reached by comparing the records with
+  the key outside the kernel; every code cell carries nbgrader metadata;
+- an **in-kernel** notebook (no test cell calls ``check``, as any existing
+  nbgrader assignment is written): a test cell passes, as under stock
+  nbgrader, when it raises nothing, with nbgrader's partial credit; code cells
+  without metadata are the student's, as nbgrader treats them.
+
+nbgrader's "manually graded answer" code cells (``grade: true, solution:
+true``) are manual items, as in nbgrader.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from ..config import validate_identifier
+from .result import BY_PERSON, IN_KERNEL, KEYED
 
 
 class QuizError(ValueError):
@@ -45,15 +58,27 @@ class Item:
     answers: tuple[str, ...] = ()
     #: the question's title, from the markdown above it (:func:`title_above`)
     title: str = ""
+    #: how its verdict is reached: :data:`.result.KEYED` (checks against the key),
+    #: :data:`.result.IN_KERNEL` (stock nbgrader's rule) or :data:`.result.BY_PERSON`
+    verdict: str = KEYED
 
 
 @dataclass
 class SourceQuiz:
+    """One source notebook of an assignment (``quiz``), with its graded items."""
+
     quiz: str
     path: Path
     notebook: nbformat.NotebookNode
     items: list[Item] = field(default_factory=list)
     answer_ids: list[str] = field(default_factory=list)
+    #: whether its test cells are keyed checks (else judged in the kernel)
+    keyed: bool = True
+
+    @property
+    def name(self) -> str:
+        """The notebook's name in the assignment (and in nbgrader's gradebook)."""
+        return self.path.stem
 
     @property
     def autograded(self) -> list[Item]:
@@ -104,19 +129,52 @@ def title_above(cells, index: int) -> str:
     return ""
 
 
-def source_path(root: Path, quiz: str) -> Path:
-    """Where nbgrader keeps the instructor's version of ``quiz``."""
+CHECK_CALL = re.compile(r"\bcheck(_file)?\s*\(")
+
+
+def is_keyed(cells) -> bool:
+    """Whether a notebook's test cells record keyed checks (some test cell calls ``check``)."""
+    return any(is_test(cell) and CHECK_CALL.search(cell.source) for cell in cells)
+
+
+def notebook_names(root: Path, quiz: str) -> list[str]:
+    """The names of the source notebooks of assignment ``quiz``, sorted."""
     validate_identifier(quiz, "quiz id")
-    return root / "source" / quiz / f"{quiz}.ipynb"
+    return sorted(p.stem for p in (root / "source" / quiz).glob("*.ipynb") if p.is_file())
 
 
-def load_source(root: Path, quiz: str) -> SourceQuiz:
-    """Read and validate the source notebook of ``quiz``."""
-    path = source_path(root, quiz)
+def source_path(root: Path, quiz: str, notebook: str | None = None) -> Path:
+    """Where nbgrader keeps the instructor's version of a notebook of ``quiz``.
+
+    Without ``notebook``: the notebook named after the quiz, or the
+    assignment's only notebook when it has one under another name.
+    """
+    validate_identifier(quiz, "quiz id")
+    folder = root / "source" / quiz
+    if notebook is None:
+        names = notebook_names(root, quiz) if folder.is_dir() else []
+        notebook = names[0] if len(names) == 1 else quiz
+    return folder / f"{validate_identifier(notebook, 'notebook name')}.ipynb"
+
+
+def load_assignment(root: Path, quiz: str) -> list[SourceQuiz]:
+    """Every source notebook of assignment ``quiz``, read and validated, sorted by name."""
+    names = notebook_names(root, quiz)
+    if not names:
+        raise QuizError(f"no source notebook for quiz {quiz!r} in {root / 'source' / quiz}")
+    return [load_source(root, quiz, name) for name in names]
+
+
+def load_source(root: Path, quiz: str, notebook: str | None = None) -> SourceQuiz:
+    """Read and validate one source notebook of ``quiz`` (see :func:`source_path`)."""
+    path = source_path(root, quiz, notebook)
     if not path.is_file():
-        raise QuizError(f"no source notebook for quiz {quiz!r} at {path}")
+        others = notebook_names(root, quiz) if path.parent.is_dir() else []
+        hint = f" (its notebooks: {', '.join(others)})" if others else ""
+        raise QuizError(f"no source notebook for quiz {quiz!r} at {path}{hint}")
     notebook = nbformat.read(path, as_version=4)
-    parsed = SourceQuiz(quiz=quiz, path=path, notebook=notebook)
+    keyed = is_keyed(notebook.cells)
+    parsed = SourceQuiz(quiz=quiz, path=path, notebook=notebook, keyed=keyed)
     seen: set[str] = set()
     pending_answers: list[str] = []
     graded_answers: tuple[str, ...] = ()
@@ -124,7 +182,7 @@ def load_source(root: Path, quiz: str) -> SourceQuiz:
     for index, cell in enumerate(notebook.cells):
         meta = nbgrader_meta(cell)
         if not meta:
-            if cell.cell_type == "code":
+            if cell.cell_type == "code" and keyed:
                 raise QuizError(f"{path}: code cell {index} has no nbgrader metadata; "
                                 "lock it (grade_id, locked: true) so the source version is run")
             continue
@@ -133,28 +191,25 @@ def load_source(root: Path, quiz: str) -> SourceQuiz:
             raise QuizError(f"{path}: grade id {grade_id!r} is used twice")
         seen.add(grade_id)
         points = float(meta.get("points", 0) or 0)
-        if cell.cell_type == "code" and meta.get("grade") and meta.get("solution"):
-            raise QuizError(f"{path}: cell {grade_id!r} is an autograded answer cell; "
-                            "split it into an answer cell and a test cell with checks")
         if is_answer(cell):
             parsed.answer_ids.append(grade_id)
             first_answer_index[grade_id] = index
-            if meta.get("grade"):  # free text graded by hand
+            if meta.get("grade"):  # graded by hand: free text, or code a person reads
                 parsed.items.append(Item(grade_id, points, True, index, (grade_id,),
-                                         title_above(notebook.cells, index)))
+                                         title_above(notebook.cells, index), BY_PERSON))
             else:
                 pending_answers.append(grade_id)
         elif is_test(cell):
-            if "### BEGIN HIDDEN TESTS" not in cell.source:
+            if keyed and "### BEGIN HIDDEN TESTS" not in cell.source:
                 raise QuizError(f"{path}: test cell {grade_id!r} has no hidden tests with checks")
             if pending_answers:
                 graded_answers, pending_answers = tuple(pending_answers), []
             start = first_answer_index[graded_answers[0]] if graded_answers else index
             parsed.items.append(Item(grade_id, points, False, index, graded_answers,
-                                     title_above(notebook.cells, start)))
+                                     title_above(notebook.cells, start),
+                                     KEYED if keyed else IN_KERNEL))
         elif meta.get("task"):
             parsed.items.append(Item(grade_id, points, True, index,
-                                     title=title_above(notebook.cells, index + 1)))
-    if not parsed.autograded:
-        raise QuizError(f"{path}: no autograded test cells")
+                                     title=title_above(notebook.cells, index + 1),
+                                     verdict=BY_PERSON))
     return parsed
