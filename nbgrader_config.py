@@ -6,6 +6,8 @@ documented in ``dlcourse.config.Grading``. Paths are relative to this folder,
 the course root.
 """
 
+from pathlib import Path
+
 c = get_config()  # noqa: F821  (traitlets provides get_config when it runs this file)
 
 c.CourseDirectory.course_id = "dlcourse"
@@ -14,8 +16,10 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-# The gradebook: SQLite by default; any SQLAlchemy URL nbgrader accepts works.
-c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# The gradebook: SQLite by default; any SQLAlchemy URL nbgrader accepts works. The file
+# is named from this config's own folder, not the working directory: on JupyterHub an
+# instructor's server runs from their home, and the formgrader must find the same file.
+c.CourseDirectory.db_url = f"sqlite:///{Path(__file__).resolve().parent / 'gradebook.db'}"
 
 # What a student sees where a solution was.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
