@@ -1,7 +1,8 @@
 # The course's two everyday commands (see README.md):
 #   make lab    create the environment if it is missing, then open the course in JupyterLab
 #   make test   create the environment if it is missing, then run the whole test suite
-# Other targets: make env, make release, make clean-notebooks, make lint.
+# Other targets: make env, make release, make clean-notebooks, make lint, make site,
+# make hub (the course on JupyterHub for a class: README.md, "Running a class").
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -10,11 +11,11 @@ BIN    := $(VENV)/bin
 # this file change (pip installs nothing that is already there).
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test env release clean-notebooks lint
+.PHONY: lab test env release clean-notebooks lint site hub
 
 env: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml Makefile
+$(STAMP): requirements.txt pyproject.toml Makefile deploy/jupyterhub/package-lock.json
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
@@ -28,6 +29,15 @@ $(STAMP): requirements.txt pyproject.toml Makefile
 	    @jupyter/nbgrader:assignment-list @jupyter/nbgrader:course-list
 	$(BIN)/jupyter server extension disable --sys-prefix \
 	    nbgrader.server_extensions.assignment_list nbgrader.server_extensions.course_list
+	# JupyterLab's announcements ask to fetch "official Jupyter news" and check for
+	# updates over the network: an offline course has no use for either.
+	$(BIN)/jupyter labextension disable --level=sys_prefix \
+	    @jupyterlab/apputils-extension:announcements
+	# JupyterHub's proxy, from the npm registry at set-up time (never at run time); only
+	# `make hub` and its test use it, so a machine without npm skips it.
+	if command -v npm >/dev/null; then \
+	    npm ci --prefix deploy/jupyterhub --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: skipping JupyterHub's proxy (only make hub needs it)"; fi
 	touch $(STAMP)
 
 # Jupyter refuses to run as root unless told; containers often run as root.
@@ -48,4 +58,16 @@ clean-notebooks: $(STAMP)
 	$(BIN)/python -m dlcourse.notebooks notebooks/*.ipynb source/*/*.ipynb quizzes/*/calibration/*.ipynb
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks website
+
+# The course as a static website in build/site/ (open build/site/index.html): every lesson
+# with its outputs, from the copies `make test` executed, or executed here if stale.
+site: $(STAMP)
+	$(BIN)/python -m website.build
+
+# The course on JupyterHub, in the foreground (needs root: each person's server runs as
+# their Unix user). Set-up and users first: README.md, "Running a class".
+HUB_URL ?= http://127.0.0.1:8000
+hub: $(STAMP)
+	$(BIN)/python deploy/jupyterhub/hub.py setup
+	$(BIN)/python deploy/jupyterhub/hub.py start --url $(HUB_URL)
