@@ -197,5 +197,11 @@ def test_grade_json_marks_how_each_verdict_was_reached(course):
 
 def test_feedback_covers_every_notebook(course, ours):
     pages = feedback("ps1", root=course)
-    page = (course / "feedback/hacker/ps1/ps1.html").read_text()
-    assert len(pages) == 2 and "correct_squares" in page and "part-a" in page
+    folder = course / "feedback/hacker/ps1"
+    # One page per notebook, named as nbgrader's release_feedback releases it and a
+    # student's Assignments tab fetches it; each page covers the whole assignment.
+    assert sorted(p.name for p in pages if p.parent == folder) == ["problem1.html",
+                                                                   "problem2.html"]
+    page = (folder / "problem1.html").read_text()
+    assert len(pages) == 4 and "correct_squares" in page and "part-a" in page
+    assert (folder / "problem2.html").read_text() == page

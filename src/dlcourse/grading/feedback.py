@@ -97,7 +97,8 @@ def feedback(quiz: str, *, root: str | Path | None = None) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         text = page(quiz, student, result, gradebook.manual_scores(root, quiz, student),
                     gradebook.late_penalty(root, quiz, student))
-        notebooks = sorted({item.get("notebook") or quiz for item in result["items"]})
+        notebooks = sorted({*result.get("notebooks", {}),
+                            *(item.get("notebook") or quiz for item in result["items"])})
         for notebook in notebooks or [quiz]:
             (folder / f"{notebook}.html").write_text(text, encoding="utf-8")
             written.append(folder / f"{notebook}.html")
