@@ -3,12 +3,15 @@
 The rules (DESIGN.md, "Conventions"; notebooks/03_training.ipynb is the model):
 
 - no code cell is longer than 60 lines;
-- every main section ends with an exercise and its folded answer: after the section's
-  heading, a markdown line that starts ``### Exercise`` (or ``**Exercise``, the bold form
-  lessons 06 and 07 use), and later in the same section a markdown cell holding
-  ``<details>``. Main sections are the ``## `` headings of the markdown cells (outside
-  fenced code), except the set-up section (``## 0.`` or a title starting "Set-up" or
-  "Setup"), the summary and the appendices, which come last;
+- every main section ends with an exercise where the student writes code: a code cell
+  tagged ``exercise`` (the solution, between ``### BEGIN SOLUTION`` and ``### END
+  SOLUTION``; the student's copy has a stub, :mod:`dlcourse.student_copy`) and, as the
+  very next cell, a code cell tagged ``exercise-check`` (:class:`dlcourse.exercises.Check`);
+  no other code cell follows the section's last check (thought questions and folded
+  answers may, as markdown). Main sections are the ``## `` headings of the markdown cells
+  (outside fenced code), except the first (the set-up), the summary and the appendices,
+  which come last. Whether each solution passes its check and each stub does not is
+  tested by running the lesson (tests/exercise_probes.py);
 - the opening cell is for the student: its title is ``# Lesson NN``, it states goals
   ("By the end ..."), prerequisites (a ``**Prerequisites`` or ``**Before you start``
   label) and the time it takes (a ``**Time`` label followed, in the same paragraph, by a
@@ -26,6 +29,8 @@ from dataclasses import dataclass, field
 import nbformat
 import pytest
 
+from dlcourse.student_copy import BEGIN, END, is_check, is_exercise
+
 from .conftest import REPO
 
 LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -34,7 +39,6 @@ MAX_CODE_LINES = 60
 FENCE = re.compile(r"^\s*(```|~~~)")
 MAIN_HEADING = re.compile(r"^## (?!#)\s*(.*)$")
 SECTION_NUMBER = re.compile(r"^(\d+)\.?\s+")
-EXERCISE = re.compile(r"^(### Exercise|\*\*Exercise)\b")
 NOT_MAIN = re.compile(r"^(set-?up\b|set up\b|summary\b|appendix\b)", re.IGNORECASE)
 GOALS = re.compile(r"\bby the end\b", re.IGNORECASE)
 PREREQUISITES = re.compile(r"\*\*(prerequisites?|before you start)\b", re.IGNORECASE)
@@ -62,56 +66,107 @@ def markdown_lines(source: str):
 class Section:
     title: str
     cell: int
-    exercise_cell: int | None = None
-    answer_cell: int | None = None
-    answers: list[int] = field(default_factory=list)
+    first: bool = False
+    #: the section's code cells: (cell index, "exercise" | "check" | "code")
+    code: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def is_main(self) -> bool:
-        number = SECTION_NUMBER.match(self.title)
-        if number and int(number.group(1)) == 0:
-            return False
-        return not NOT_MAIN.match(SECTION_NUMBER.sub("", self.title))
+        return not self.first and not NOT_MAIN.match(SECTION_NUMBER.sub("", self.title))
 
     @property
     def is_appendix(self) -> bool:
         return SECTION_NUMBER.sub("", self.title).lower().startswith("appendix")
 
+    def problems(self) -> list[str]:
+        """What keeps this section from ending with an exercise and its check."""
+        where = f"section '{self.title}' (cell {self.cell})"
+        kinds = [kind for _, kind in self.code]
+        if "exercise" not in kinds:
+            return [f"{where} has no code cell tagged 'exercise'"]
+        last_check = max((i for i, kind in enumerate(kinds) if kind == "check"), default=-1)
+        after = [index for index, kind in self.code[last_check + 1:] if kind == "code"]
+        if last_check < 0:
+            return [f"{where} has no code cell tagged 'exercise-check'"]
+        if after:
+            return [f"{where} goes on with code after its last exercise check: cells {after}"]
+        return []
+
+
+def kind(cell) -> str:
+    return "exercise" if is_exercise(cell) else "check" if is_check(cell) else "code"
+
 
 def sections(notebook) -> list[Section]:
-    """The ``## `` sections of a lesson, with where each one's exercise and answer are."""
+    """The ``## `` sections of a lesson, with their code cells."""
     found: list[Section] = []
     for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            if found:
+                found[-1].code.append((index, kind(cell)))
+            continue
         if cell.cell_type != "markdown":
             continue
         for line in markdown_lines(cell.source):
             heading = MAIN_HEADING.match(line)
             if heading:
-                found.append(Section(heading.group(1).strip(), index))
-            elif found and EXERCISE.match(line) and found[-1].exercise_cell is None:
-                found[-1].exercise_cell = index
-            elif (found and "<details>" in line and found[-1].exercise_cell is not None
-                  and found[-1].answer_cell is None):
-                found[-1].answer_cell = index
+                found.append(Section(heading.group(1).strip(), index, first=not found))
     return found
 
 
-def test_the_section_reader_finds_exercises_and_answers():
+def pairing_problems(notebook) -> list[str]:
+    """Every exercise cell is followed at once by its check, and every check follows one;
+    every exercise marks its solution."""
+    cells, found = notebook.cells, []
+    for index, cell in enumerate(cells):
+        following = cells[index + 1] if index + 1 < len(cells) else None
+        previous = cells[index - 1] if index > 0 else None
+        if is_exercise(cell) and (following is None or not is_check(following)):
+            found.append(f"cell {index} (exercise) is not followed at once by an "
+                         "'exercise-check' cell")
+        if is_exercise(cell) and (BEGIN not in cell.source or END not in cell.source):
+            found.append(f"cell {index} (exercise) does not mark its solution with "
+                         f"'{BEGIN}' ... '{END}'")
+        if is_check(cell) and (previous is None or not is_exercise(previous)):
+            found.append(f"cell {index} (exercise-check) does not come right after an "
+                         "'exercise' cell")
+    return found
+
+
+def test_the_section_reader_finds_exercises_and_checks():
+    def exercise():
+        return nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 2\n### END SOLUTION",
+                                         metadata={"tags": ["exercise"]})
+
+    def check():
+        return nbformat.v4.new_code_cell("with Check('Exercise 1') as c: c.equal(x, 2, 'x')",
+                                         metadata={"tags": ["exercise-check"]})
+
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# Lesson 99 — x"),
-        nbformat.v4.new_markdown_cell("## 0. Set-up"),
+        nbformat.v4.new_markdown_cell("## Set-up"),
+        nbformat.v4.new_code_cell("import numpy"),
         nbformat.v4.new_markdown_cell("## 1. One\n```bash\n## not a heading\n```"),
-        nbformat.v4.new_markdown_cell("### Exercise 1\nPredict."),
-        nbformat.v4.new_code_cell("1 + 1"),
-        nbformat.v4.new_markdown_cell("<details><summary>Answer</summary>2</details>\n\n## 2. Two"),
-        nbformat.v4.new_markdown_cell("<details>an answer with no exercise</details>"),
+        nbformat.v4.new_code_cell("1 + 1"), exercise(), check(),
+        nbformat.v4.new_markdown_cell("<details>thought question</details>\n\n## 2. Two"),
+        exercise(), check(), nbformat.v4.new_code_cell("y = 3"),
+        nbformat.v4.new_markdown_cell("## 3. Three"), nbformat.v4.new_code_cell("z = 1"),
+        check(),
         nbformat.v4.new_markdown_cell("## Summary"),
         nbformat.v4.new_markdown_cell("## Appendix A: more"),
     ])
     found = sections(notebook)
-    assert [(s.title, s.exercise_cell, s.answer_cell, s.is_main) for s in found] == [
-        ("0. Set-up", None, None, False), ("1. One", 3, 5, True), ("2. Two", None, None, True),
-        ("Summary", None, None, False), ("Appendix A: more", None, None, False)]
+    assert [(s.title, s.is_main, s.problems()) for s in found] == [
+        ("Set-up", False, ["section 'Set-up' (cell 1) has no code cell tagged 'exercise'"]),
+        ("1. One", True, []),
+        ("2. Two", True, ["section '2. Two' (cell 7) goes on with code after its last "
+                          "exercise check: cells [10]"]),
+        ("3. Three", True, ["section '3. Three' (cell 11) has no code cell tagged 'exercise'"]),
+        ("Summary", False, ["section 'Summary' (cell 14) has no code cell tagged 'exercise'"]),
+        ("Appendix A: more", False,
+         ["section 'Appendix A: more' (cell 15) has no code cell tagged 'exercise'"])]
+    assert pairing_problems(notebook) == [
+        "cell 13 (exercise-check) does not come right after an 'exercise' cell"]
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
@@ -124,18 +179,13 @@ def test_no_code_cell_is_longer_than_60_lines(lesson):
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
-def test_every_main_section_ends_with_an_exercise_and_its_answer(lesson):
-    found = sections(read(lesson))
+def test_every_main_section_ends_with_an_exercise_and_its_check(lesson):
+    notebook = read(lesson)
+    found = sections(notebook)
     main = [s for s in found if s.is_main]
     assert main, f"{lesson.name} has no main section (## headings)"
-    problems = []
-    for section in main:
-        where = f"section '{section.title}' (cell {section.cell})"
-        if section.exercise_cell is None:
-            problems.append(f"{where} has no '### Exercise' cell")
-        elif section.answer_cell is None:
-            problems.append(f"{where}: the exercise in cell {section.exercise_cell} has no "
-                            "<details> answer after it")
+    problems = [problem for section in main for problem in section.problems()]
+    problems += pairing_problems(notebook)
     titles = [s.title for s in found]
     appendices = [i for i, s in enumerate(found) if s.is_appendix]
     if appendices and any(s.is_main for s in found[appendices[0]:]):
