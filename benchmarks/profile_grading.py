@@ -90,7 +90,9 @@ def profile_in_worker(notebook: str, quiz: str, root: str, sandbox: bool,
     started = time.perf_counter()
     from nbclient import NotebookClient
 
-    from dlcourse.grading import autograde, execute, grade, package_view
+    from dlcourse.grading import autograde, grade
+    from dlcourse.grading.prepare import package_view
+    from dlcourse.grading.run import execute
     phases.add("worker: import the grader", time.perf_counter() - started)
 
     phases.wrap(grade, "load_source", "read source")
@@ -152,7 +154,8 @@ def profile(root: Path, quiz: str, submission: Path, sandbox: bool,
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         profiled = pool.submit(profile_in_worker, str(submission), quiz, str(root), sandbox,
                                time.time(), immediate_shutdown).result()
-    from dlcourse.grading import autograde, gradebook
+    from dlcourse.grading import autograde
+    from dlcourse.grading.store import gradebook
 
     phases = Phases()
     started = time.perf_counter()

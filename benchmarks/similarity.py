@@ -5,7 +5,7 @@
 Writes the submissions (tests/quiz01_class.py: honest students who each write
 their answers their own way, and two pairs of disguised copies) into a fresh
 copy of the course, with the lessons, then times one
-:func:`dlcourse.grading.similarity.similarity` run, HTML page included.
+:func:`dlcourse.grading.reports.similarity.similarity` run, HTML page included.
 Prints a table of the wall time, the pairs compared, and where the two
 copied pairs rank. The budget: under 60 s for 1,000 submissions on the
 2-core machine.
@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dlcourse.grading.similarity import similarity  # noqa: E402
+from dlcourse.grading.reports.similarity import similarity  # noqa: E402
 from tests.conftest import copy_course  # noqa: E402
 from tests.quiz01_class import QUIZ, write_class  # noqa: E402
 

@@ -58,7 +58,7 @@ def test_authoring_in_source_without_a_key_only_validates(tmp_path, monkeypatch,
 
 
 def test_record_mode_never_reads_the_key(tmp_path, monkeypatch):
-    from dlcourse.grading import key
+    from dlcourse.protocol import key
 
     def read_key(path):
         raise LookupError(f"the key {path} was read")

@@ -473,7 +473,7 @@ def test_a_class_runs_from_release_to_feedback(hub, browser):
 
     with step(teacher, "12-instructor-exported-grades"):
         hub.run_as(INSTRUCTOR, "nbgrader", "export", "--exporter",
-                   "dlcourse.grading.canvas.CanvasExportPlugin", "--to", "canvas.csv",
+                   "dlcourse.grading.store.canvas.CanvasExportPlugin", "--to", "canvas.csv",
                    cwd=course)
         with (course / "canvas.csv").open(newline="") as handle:
             table = {row[2]: row for row in csv.reader(handle)}

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from dlcourse import style
-from dlcourse.grading.package_view import closure
+from dlcourse.grading.prepare.package_view import closure
 
 STYLE_PACKAGE = Path(style.__file__).resolve().parent
 

@@ -1,4 +1,4 @@
-"""Evaluators of quiz 05's exported files (see dlcourse.grading.exports).
+"""Evaluators of quiz 05's exported files (see dlcourse.grading.run.exports).
 
 Each function receives a private copy of one file a submission wrote and loads it with
 its format's own runtime, never with pickle:
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.grading.evaluate import Refused
+from dlcourse.grading.run.evaluate import Refused
 
 #: Batch sizes run by the ONNX and JAX evaluators; the quiz exports with other sizes.
 BATCH_SIZES = (1, 7, 64, 200)

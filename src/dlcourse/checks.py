@@ -8,7 +8,7 @@ markers, the instructor writes::
     check("softmax_rows", softmax(hidden_logits), rtol=1e-5, atol=1e-6)
     ### END HIDDEN TESTS
 
-``check`` encodes the value as plain JSON (:mod:`dlcourse.grading.values`) and
+``check`` encodes the value as plain JSON (:mod:`dlcourse.protocol.values`) and
 emits it as a display output of MIME type :data:`MIME_TYPE`; the grader reads
 it from the executed cell's outputs. What happens next depends on where the
 kernel runs:
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import CourseNotFound, find_course_root, validate_identifier
-from .grading import values
+from .protocol import values
 
 MIME_TYPE = "application/vnd.dlcourse.check.v1+json"
 MODE_VARIABLE = "DLCOURSE_CHECK_MODE"
@@ -111,7 +111,7 @@ def check_file(name: str, path: str, *, evaluator: str | None = None, rtol: floa
 
 def _compare_file_in_kernel(record: dict) -> None:
     """Stock nbgrader's path: evaluate the file here, with the course's exports.py."""
-    from .grading.exports import evaluate
+    from .grading.run.exports import evaluate
 
     here = Path.cwd()
     try:
@@ -135,7 +135,7 @@ def _emit(record: dict) -> None:
 
 def _compare_in_kernel(record: dict) -> None:
     """Stock nbgrader's path: compare against the key here, since no grader will."""
-    from .grading.key import KeyFileError, key_path, read_key
+    from .protocol.key import KeyFileError, key_path, read_key
 
     here = Path.cwd()
     try:

@@ -73,7 +73,7 @@ def _scores(args) -> int:
     import csv
 
     from .config import find_course_root
-    from .grading.gradebook import scores
+    from .grading.store.gradebook import scores
 
     rows = scores(find_course_root())
     header = ["student", "quiz", "score", "max_score", "needs_manual_grade"]
@@ -96,7 +96,7 @@ def _scores(args) -> int:
 
 
 def _feedback(args) -> int:
-    from .grading.feedback import feedback
+    from .grading.store.feedback import feedback
 
     written = feedback(args.quiz)
     for path in written:
@@ -109,7 +109,7 @@ def _feedback(args) -> int:
 
 
 def _report(args) -> int:
-    from .grading.report import report, table
+    from .grading.reports.report import report, table
 
     result = report(args.quiz, html=args.html, flag_below=args.flag_below)
     print(table(result))
@@ -118,7 +118,7 @@ def _report(args) -> int:
 
 
 def _similarity(args) -> int:
-    from .grading.similarity import similarity, table
+    from .grading.reports.similarity import similarity, table
 
     result = similarity(args.quiz, threshold=args.threshold, html=args.html, top=args.top)
     print(table(result, top=args.top))
@@ -169,8 +169,8 @@ def parser() -> argparse.ArgumentParser:
     notes.add_argument("quiz", metavar="QUIZ")
     notes.set_defaults(run=_feedback)
 
-    from .grading.report import report
-    from .grading.similarity import similarity
+    from .grading.reports.report import report
+    from .grading.reports.similarity import similarity
 
     defaults = report.__kwdefaults__
     analysis = commands.add_parser(
@@ -200,11 +200,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from .grading.dispatch import ClusterUnavailable
-    from .grading.key import KeyFileError
+    from .grading.prepare.source import QuizError
     from .grading.release import ReleaseError
-    from .grading.sandbox import SandboxUnavailable
-    from .grading.source import QuizError
+    from .grading.run.dispatch import ClusterUnavailable
+    from .grading.run.sandbox import SandboxUnavailable
+    from .protocol.key import KeyFileError
 
     try:
         return args.run(args)

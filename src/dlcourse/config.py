@@ -80,7 +80,7 @@ class Grading(Configurable):
 
 def option_default(name: str):
     """The default of the ``c.Grading`` option ``name``: the one definition of each limit,
-    which :class:`dlcourse.grading.execute.Limits` and ``sandbox.SandboxLimits`` use."""
+    which :class:`dlcourse.grading.run.execute.Limits` and ``sandbox.SandboxLimits`` use."""
     return Grading.class_traits()[name].default_value
 
 

@@ -35,14 +35,14 @@ from tqdm.auto import tqdm
 
 from ..config import find_course_root, validate_identifier
 from ..files import write_atomically
-from . import gradebook
-from .dispatch import as_text, from_text, grading_pool
+from ..protocol.key import key_path
 from .grade import failed_whole, grade_notebook
-from .key import key_path
-from .lateness import TimestampError, read_timestamp
+from .prepare.source import load_assignment, notebook_names, source_path
 from .result import RESULT_FILE, GradeResult, combine, from_json
-from .sandbox import check_available
-from .source import load_assignment, notebook_names, source_path
+from .run.dispatch import as_text, from_text, grading_pool
+from .run.sandbox import check_available
+from .store import gradebook
+from .store.lateness import TimestampError, read_timestamp
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ def autograde(quiz: str, *, students: list[str] | None = None, workers: int = 1,
                          "the cluster's workers decide how many submissions run at once")
     load_assignment(root, quiz)  # fail early on a bad quiz
     if not key_path(quiz, root=root).is_file():
-        from .key import KeyFileError
+        from ..protocol.key import KeyFileError
 
         raise KeyFileError(f"no key for {quiz}: run `dlcourse release {quiz}` first")
     if sandbox:

@@ -16,15 +16,20 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..config import find_course_root, grading_options
-from . import execute
-from .assemble import SubmissionError, assemble, read_submission
-from .key import key_path, read_key
-from .package_view import allowed_modules
+from ..protocol.key import key_path, read_key
+from .judge.verdict import failed_whole, score
+from .prepare.package_view import allowed_modules
+from .prepare.source import QuizError, SourceQuiz, load_source, notebook_names
 from .result import ERROR, FAILED, MANUAL, MISSING, PASSED, TIMEOUT, GradeResult, ItemResult
-from .sandbox import SandboxUnavailable, check_available, scratch_folder
-from .source import QuizError, SourceQuiz, load_source, notebook_names
-from .verdict import failed_whole, score
-from .workspace import collect_records, copy_assignment_files, copy_submission_files, course_ignore
+from .run import execute
+from .run.assemble import SubmissionError, assemble, read_submission
+from .run.sandbox import SandboxUnavailable, check_available, scratch_folder
+from .run.workspace import (
+    collect_records,
+    copy_assignment_files,
+    copy_submission_files,
+    course_ignore,
+)
 
 #: the result model and the statuses stay importable from here, where they were first defined
 __all__ = ["ERROR", "FAILED", "MANUAL", "MISSING", "PASSED", "TIMEOUT", "GradeResult",

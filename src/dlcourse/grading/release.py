@@ -24,13 +24,13 @@ from pathlib import Path
 
 from .. import notebooks
 from ..config import find_course_root, grading_options
-from . import execute
-from .generate import ReleaseError, student_version
-from .key import key_path, write_key
+from ..protocol.key import key_path, write_key
+from .judge.verdict import partial_credit
+from .prepare.generate import ReleaseError, student_version
+from .prepare.source import SourceQuiz, load_assignment, notebook_names
 from .result import IN_KERNEL
-from .source import SourceQuiz, load_assignment, notebook_names
-from .verdict import partial_credit
-from .workspace import collect_records, copy_submission_files
+from .run import execute
+from .run.workspace import collect_records, copy_submission_files
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Evaluators of the tiny quiz's exported files (see dlcourse.grading.exports)."""
+"""Evaluators of the tiny quiz's exported files (see dlcourse.grading.run.exports)."""
 
 from pathlib import Path
 

@@ -1,0 +1,118 @@
+"""What a student reads about an item that did not pass, in the terms of their own work.
+
+The rules (README, "Grading safely"): a message may name the check, the
+instructor's hint, the kind of difference, the exception's type, the line of
+the student's own answer cell (their code is theirs to see) and the line of a
+visible test; it never holds key values, hidden inputs, hidden test code or an
+exception's text (which the student's code chooses, and which may quote
+hidden inputs).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ...protocol.key import KeyCheck
+from ...protocol.values import Difference
+from ..run import execute
+
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+HIDDEN_END = "### END HIDDEN TESTS"
+_CHECK_CALL = re.compile(r"""\bcheck(?:_file)?\(\s*(['"])([A-Za-z0-9_-]+)\1""")
+MAX_CODE_CHARACTERS = 80
+
+
+def check_failed(expected: KeyCheck, found: Difference) -> str:
+    """The message for a check whose value differs from the key's."""
+    name = f"check {expected.name!r}"
+    hint = expected.hint
+    entries = [part for part in found.where if isinstance(part, str)]
+    if isinstance(hint, dict):  # the hint of the deepest entry on the way that has one
+        hint = next((hint[e] for e in reversed(entries) if e in hint), hint.get("*"))
+    if hint:
+        return f"{name}: {hint}"
+    if entries:
+        return f"{name}, entry {' / '.join(repr(e) for e in entries)}: {found.what}"
+    return f"{name}: {found.what}"
+
+
+def _code(line: str) -> str:
+    text = line.strip()
+    return text if len(text) <= MAX_CODE_CHARACTERS else text[:MAX_CODE_CHARACTERS - 1] + "…"
+
+
+@dataclass
+class Context:
+    """What the messages of one executed, assembled notebook may point at."""
+
+    #: execution count -> cell source, for the student's answer cells
+    answer_sources: dict[int, tuple[str, str]] = field(default_factory=dict)
+    #: execution count -> test cell source
+    test_sources: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, notebook, outcomes: list[execute.CellOutcome], index_of: dict[str, int],
+           source) -> Context:
+        context = cls()
+        if notebook is None:
+            return context
+        grade_id_of = {index: grade_id for grade_id, index in index_of.items()}
+        answers = set(source.answer_ids)
+        tests = {item.grade_id for item in source.autograded}
+        for outcome in outcomes:
+            if outcome.execution_count is None or outcome.index not in grade_id_of:
+                continue
+            grade_id = grade_id_of[outcome.index]
+            text = notebook.cells[outcome.index].source
+            if grade_id in answers:
+                context.answer_sources[outcome.execution_count] = (grade_id, text)
+            elif grade_id in tests:
+                context.test_sources[outcome.execution_count] = text
+        return context
+
+    def answer_line(self, frames: tuple[tuple[int, int], ...]) -> str:
+        """``answer cell 'x', line 3: `code``` for the innermost frame in an answer cell."""
+        for count, line in reversed(frames):
+            if count in self.answer_sources:
+                grade_id, text = self.answer_sources[count]
+                lines = text.splitlines()
+                code = f": `{_code(lines[line - 1])}`" if 0 < line <= len(lines) else ""
+                return f"your answer cell {grade_id!r}, line {line}{code}"
+        return ""
+
+    def test_position(self, outcome: execute.CellOutcome) -> str:
+        """Which part of the test cell was running: a visible test's line, or a check."""
+        frame = next(((c, n) for c, n in outcome.frames if c == outcome.execution_count), None)
+        text = self.test_sources.get(outcome.execution_count or -1)
+        if frame is None or text is None:
+            return ""
+        lines = text.splitlines()
+        line = frame[1]
+        begin = next((i + 1 for i, t in enumerate(lines) if HIDDEN_BEGIN in t), len(lines) + 1)
+        end = next((i + 1 for i, t in enumerate(lines) if HIDDEN_END in t), len(lines) + 1)
+        if line < begin or line > end:
+            code = f": `{_code(lines[line - 1])}`" if 0 < line <= len(lines) else ""
+            return f"in the visible test, line {line}{code}"
+        for later in lines[line - 1:end]:
+            match = _CHECK_CALL.search(later)
+            if match:
+                return f"while the hidden test computed check {match.group(2)!r}"
+        return "in the hidden test"
+
+    def test_cell_error(self, outcome: execute.CellOutcome, broken: list[str],
+                        answer_outcomes: dict[str, execute.CellOutcome]) -> str:
+        """The message for a test cell that raised ``outcome.ename``."""
+        parts = []
+        for grade_id in broken:  # the student's own error first: it is the cause
+            failed = answer_outcomes[grade_id]
+            where = self.answer_line(failed.frames) or f"your answer cell {grade_id!r}"
+            parts.append(f"{where} raised {failed.ename or 'an error'}")
+        position = self.test_position(outcome)
+        ename = outcome.ename or "an error"
+        parts.append(f"then the test raised {ename} {position}".strip() if broken
+                     else f"{ename} {position}".strip())
+        inner = self.answer_line(outcome.frames)
+        if inner:
+            parts.append(f"raised in {inner}")
+        return "; ".join(parts)

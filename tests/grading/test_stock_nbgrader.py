@@ -1,0 +1,70 @@
+"""Stock ``nbgrader autograde`` grades keyed checks right, with its weaker guarantees:
+``check`` compares in the student's kernel against the key and fails its cell on a
+mismatch, so honest submissions get the same scores as under ``dlcourse grade``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from dlcourse.checks import MODE_VARIABLE
+from dlcourse.grading.grade import grade_notebook
+
+from ..conftest import copy_course
+from .test_grading import RIGHT, cell_index
+
+SUBMISSIONS = {
+    "right": RIGHT,
+    "wrong_letter": {**RIGHT, "letter_answer": 'answer_letter = "c"'},
+    # right on the visible example only: stock nbgrader alone would pass it
+    "visible_only": {**RIGHT, "scaled_sum_answer":
+                     "def scaled_sum(x, k):\n    return 2 * np.asarray(x).sum(axis=1)"},
+}
+
+
+def nbgrader(*args, cwd: Path):
+    bindir = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if k != MODE_VARIABLE}
+    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"  # nbgrader runs `alembic`
+    done = subprocess.run([str(bindir / "nbgrader"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def stock_graded(tiny_course, tmp_path_factory):
+    course = copy_course(tiny_course, tmp_path_factory.mktemp("stock") / "course")
+    (course / "keys").mkdir()
+    (course / "keys/quiz_tiny.json").write_bytes((tiny_course / "keys/quiz_tiny.json").read_bytes())
+    nbgrader("generate_assignment", "quiz_tiny", "--force", cwd=course)
+    student = nbformat.read(course / "release/quiz_tiny/quiz_tiny.ipynb", as_version=4)
+    for name, answers in SUBMISSIONS.items():
+        notebook = nbformat.from_dict(student)
+        for grade_id, text in answers.items():
+            notebook.cells[cell_index(notebook, grade_id)].source = text
+        folder = course / "submitted" / name / "quiz_tiny"
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, folder / "quiz_tiny.ipynb")
+    nbgrader("autograde", "quiz_tiny", "--force", "--create", cwd=course)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return course, {name: gradebook.find_submission("quiz_tiny", name).score
+                        for name in SUBMISSIONS}
+
+
+@pytest.mark.parametrize("name", sorted(SUBMISSIONS))
+def test_stock_nbgrader_agrees_with_dlcourse(stock_graded, tiny_course, name):
+    course, stock_scores = stock_graded
+    ours = grade_notebook(course / "submitted" / name / "quiz_tiny" / "quiz_tiny.ipynb",
+                          quiz="quiz_tiny", root=tiny_course)
+    assert stock_scores[name] == ours.score
+
+
+def test_stock_nbgrader_checks_answers_and_exported_files_against_the_key(stock_graded):
+    _, stock_scores = stock_graded
+    assert stock_scores == {"right": 5.0, "wrong_letter": 4.0, "visible_only": 3.0}
