@@ -1,10 +1,12 @@
 """dlcourse.serving and dlcourse.benchmarking, the helpers of lesson 05: a background
-server on loopback that starts, answers and stops cleanly, and timing summaries."""
+server on loopback that starts, answers and stops cleanly, timing summaries, and the
+count of threads a function kept busy."""
 
 from __future__ import annotations
 
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -99,3 +101,29 @@ def test_sizes(tmp_path):
     assert benchmarking.human_bytes(2058) == "2.0 KiB"
     with pytest.raises(FileNotFoundError):
         benchmarking.size_on_disk(tmp_path / "none")
+
+
+def test_threads_at_work_counts_the_threads_that_did_work():
+    if serving.threads_at_work(lambda: None) is None:
+        pytest.skip("no per-thread CPU times here (/proc is Linux's)")
+
+    def spin(seconds=0.05):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    assert serving.threads_at_work(spin, seconds=0.3) == 1
+
+    with ThreadPoolExecutor(1) as pool:  # a worker that lives on, as a runtime's pool does
+
+        def two_threads():
+            handed = pool.submit(spin)
+            spin()
+            handed.result()
+
+        assert serving.threads_at_work(two_threads, seconds=0.3) == 2
+
+        def handed_over():  # the caller only waits while the worker computes
+            pool.submit(spin).result()
+
+        assert serving.threads_at_work(handed_over, seconds=0.3) == 1

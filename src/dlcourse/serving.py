@@ -16,14 +16,21 @@ runs uvicorn's server in a thread with its own event loop::
   lets requests in flight finish, then joins the thread.
 
 uvicorn is imported only when a server starts.
+
+:func:`threads_at_work` counts the threads of this process that did work while a
+function ran (Linux: from ``/proc/self/task``). A server chooses how many threads each
+model runtime may use; the lesson sets one per runtime where a runtime has the setting,
+and this function checks what each runtime really did.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 LOOPBACK = "127.0.0.1"
@@ -127,3 +134,48 @@ class BackgroundServer:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+# -- threads a runtime really uses ----------------------------------------------------------
+
+TASKS = "/proc/self/task"
+
+
+def _cpu_ticks_by_thread() -> dict[int, int]:
+    """CPU time (user + system, in clock ticks) of each thread of this process, by id."""
+    ticks = {}
+    for name in os.listdir(TASKS):
+        try:
+            with open(f"{TASKS}/{name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        ticks[int(name)] = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks
+
+
+def threads_at_work(fn: Callable[[], object], *, seconds: float = 0.3,
+                    share: float = 0.05) -> int | None:
+    """How many threads of this process did work while ``fn()`` was called repeatedly.
+
+    ``fn`` is called once (warm-up), then again and again for ``seconds``; a thread
+    counts when it spent at least ``share`` of all the CPU time the process spent
+    meanwhile (so a thread that woke up once does not). Counts threads, not
+    simultaneity: two threads that take turns count two (a caller that prepares each
+    call, and a worker it hands the computation to), while a caller that only waits
+    does not count. ``None`` where the operating system does not show per-thread CPU time
+    (``/proc`` is Linux's).
+    """
+    if not os.path.isdir(TASKS):
+        return None
+    fn()
+    before = _cpu_ticks_by_thread()
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        fn()
+    after = _cpu_ticks_by_thread()
+    spent = {tid: ticks - before.get(tid, 0) for tid, ticks in after.items()}
+    total = sum(spent.values())
+    if total <= 0:
+        return 1  # too little CPU time to see: one thread (the caller) at most
+    return sum(1 for ticks in spent.values() if ticks >= share * total)
