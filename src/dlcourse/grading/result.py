@@ -36,6 +36,9 @@ class ItemResult:
     verdict: str = KEYED
     #: the notebook of the assignment the item is in
     notebook: str = ""
+    #: why the item lost points, in the student's terms (part of ``message``, which
+    #: also says where); empty for an item that passed or awaits a person
+    reason: str = ""
 
 
 @dataclass
@@ -48,10 +51,19 @@ class GradeResult:
     error: str | None = None
     #: the executed notebook (with hidden tests: for instructors only)
     executed: object | None = None
+    #: why the notebook ran without a sandbox, where a self-check ran it so (else "")
+    unsandboxed: str = ""
+    #: how the submitted notebook departs from the release (a copied or deleted answer
+    #: cell, a changed cell type, lost metadata, ...), each naming its cell
+    problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        """The contract's JSON result, with ``manual_max_score`` and ``error`` added."""
-        document = {k: v for k, v in asdict(self).items() if k not in ("executed", "items")}
+        """The contract's JSON result, with ``manual_max_score`` and ``error`` added (and
+        ``unsandboxed``, where a self-check ran without a sandbox)."""
+        document = {k: v for k, v in asdict(self).items()
+                    if k not in ("executed", "items", "unsandboxed")}
+        if self.unsandboxed:
+            document["unsandboxed"] = self.unsandboxed
         document["items"] = [asdict(item) for item in self.items]
         return document
 
@@ -60,7 +72,9 @@ def from_json(document: dict) -> GradeResult:
     """A result from its JSON form (keys it does not know, such as ``seconds``, are ignored)."""
     items = [ItemResult(**item) for item in document["items"]]
     return GradeResult(document["quiz"], document["score"], document["max_score"],
-                       document["manual_max_score"], items, document.get("error"))
+                       document["manual_max_score"], items, document.get("error"),
+                       unsandboxed=document.get("unsandboxed", ""),
+                       problems=list(document.get("problems", [])))
 
 
 def combine(quiz: str, results: dict[str, GradeResult]) -> GradeResult:
@@ -70,7 +84,10 @@ def combine(quiz: str, results: dict[str, GradeResult]) -> GradeResult:
     """
     items = [item for result in results.values() for item in result.items]
     errors = [result.error for result in results.values() if result.error]
+    several = len(results) > 1
+    problems = [f"{name}: {problem}" if several else problem
+                for name, result in results.items() for problem in result.problems]
     return GradeResult(quiz, sum(r.score for r in results.values()),
                        sum(r.max_score for r in results.values()),
                        sum(r.manual_max_score for r in results.values()), items,
-                       errors[0] if errors else None)
+                       errors[0] if errors else None, problems=problems)

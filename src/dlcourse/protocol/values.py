@@ -194,6 +194,9 @@ class Difference:
 
     where: tuple[str | int, ...]
     what: str
+    #: what the student's own value shows there ("3 of 40 values are off; the first, at
+    #: index (2, 1), is 0.312 in yours"): their work, never the key's
+    yours: str = ""
 
     def path(self, root: str = "value") -> str:
         return root + "".join(f"[{part!r}]" for part in self.where)
@@ -206,8 +209,8 @@ def difference(expected: Any, actual: Any, *, rtol: float, atol: float,
     Numbers compare with ``|actual - expected| <= atol + rtol * |expected|``
     (NaN matches NaN); booleans must be booleans and strings must be equal.
     """
-    def differs(what: str) -> Difference:
-        return Difference(where, what)
+    def differs(what: str, yours: str = "") -> Difference:
+        return Difference(where, what, yours)
 
     if isinstance(expected, np.ndarray):
         if not isinstance(actual, np.ndarray):
@@ -220,11 +223,13 @@ def difference(expected: Any, actual: Any, *, rtol: float, atol: float,
             same = np.array_equal(expected, actual)
         else:
             same = bool(np.all(np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)))
-        return None if same else differs("values differ from the expected ones")
+        return None if same else differs("values differ from the expected ones",
+                                         _off_values(expected, actual, rtol, atol))
     if isinstance(expected, str) or expected is None:
         if type(actual) is not type(expected):
             return differs(f"expected {type(expected).__name__}, got {describe(actual)}")
-        return None if actual == expected else differs("differs from the expected value")
+        return None if actual == expected else differs("differs from the expected value",
+                                                       f"your answer is {_short(actual)}")
     if isinstance(expected, list):
         if not isinstance(actual, list):
             return differs(f"expected a list, got {describe(actual)}")
@@ -249,6 +254,29 @@ def difference(expected: Any, actual: Any, *, rtol: float, atol: float,
     raise ValueFormatError(f"cannot compare a key value of type {type(expected).__name__}")
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _off_values(expected: np.ndarray, actual: np.ndarray, rtol: float, atol: float) -> str:
+    """Where the student's array is off, in terms of their own values only."""
+    if expected.dtype.kind == "b":
+        off = expected != actual
+    else:
+        off = ~np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
+    count, total = int(off.sum()), off.size
+    if actual.ndim == 0:
+        return f"yours is {_short(actual.item())}"
+    first = tuple(int(i) for i in np.argwhere(off)[0])
+    index = first[0] if len(first) == 1 else first
+    mine = actual[first].item()
+    nan = " (nan: a division by zero or an overflow?)" if isinstance(mine, float) and \
+        mine != mine else ""
+    return (f"{count} of {total} values are off; the first, at index {index}, is "
+            f"{_short(mine)} in yours{nan}")
+
+
 def mismatch(expected: Any, actual: Any, *, rtol: float, atol: float,
              path: str = "value") -> str | None:
     """Compare two decoded values; return ``None`` if they match, else why not.
@@ -259,4 +287,6 @@ def mismatch(expected: Any, actual: Any, *, rtol: float, atol: float,
     separately.
     """
     found = difference(expected, actual, rtol=rtol, atol=atol)
-    return None if found is None else f"{found.path(path)}: {found.what}"
+    if found is None:
+        return None
+    return f"{found.path(path)}: {found.what}" + (f" ({found.yours})" if found.yours else "")

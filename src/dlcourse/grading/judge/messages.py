@@ -1,11 +1,14 @@
 """What a student reads about an item that did not pass, in the terms of their own work.
 
-The rules (README, "Grading safely"): a message may name the check, the
-instructor's hint, the kind of difference, the exception's type, the line of
-the student's own answer cell (their code is theirs to see) and the line of a
-visible test; it never holds key values, hidden inputs, hidden test code or an
-exception's text (which the student's code chooses, and which may quote
-hidden inputs).
+The rules (README, "Grading safely"): a message says why the item lost points, in
+the student's terms, then where. It may name the check, the instructor's hint, the
+kind of difference and what the student's own value shows (their value at the first
+place it is off, their multiple-choice answer), the exception's type and its own
+message (first line, shortened, long runs of numbers elided so that no array is
+quoted whole), the line of the student's own answer cell (their code is theirs to
+see) and the line of a visible test. It never holds key values, hidden test code, or
+the message of an assertion in the hidden test (which the instructor wrote and may
+quote hidden inputs).
 """
 
 from __future__ import annotations
@@ -21,6 +24,24 @@ HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 _CHECK_CALL = re.compile(r"""\bcheck(?:_file)?\(\s*(['"])([A-Za-z0-9_-]+)\1""")
 MAX_CODE_CHARACTERS = 80
+MAX_REASON_CHARACTERS = 200
+#: Four or more numbers in a row (an array printed in an exception's message).
+_NUMBER_RUN = re.compile(r"(?:[-+]?\d[\d.eE+-]*[,;\s]+){3,}[-+]?\d[\d.eE+-]*")
+#: How the student's own value is introduced after the hint (report.py strips it to group).
+YOURS = ". In your answer: "
+
+
+def exception_text(ename: str, evalue: str = "") -> str:
+    """An exception as a reason: its type and the first line of its message, shortened."""
+    lines = (evalue or "").strip().splitlines()
+    text = _NUMBER_RUN.sub("…", lines[0].strip()) if lines else ""
+    if len(text) > MAX_REASON_CHARACTERS:
+        text = text[:MAX_REASON_CHARACTERS - 1] + "…"
+    if text:
+        return f"{ename or 'an error'}: {text}"
+    if ename == "NotImplementedError":
+        return "NotImplementedError: the answer is not written yet (the starter code raises it)"
+    return f"{ename or 'an error'} (with no message)"
 
 
 def check_failed(expected: KeyCheck, found: Difference) -> str:
@@ -30,11 +51,12 @@ def check_failed(expected: KeyCheck, found: Difference) -> str:
     entries = [part for part in found.where if isinstance(part, str)]
     if isinstance(hint, dict):  # the hint of the deepest entry on the way that has one
         hint = next((hint[e] for e in reversed(entries) if e in hint), hint.get("*"))
+    yours = f"{YOURS}{found.yours}" if found.yours else ""
     if hint:
-        return f"{name}: {hint}"
+        return f"{name}: {hint}{yours}"
     if entries:
-        return f"{name}, entry {' / '.join(repr(e) for e in entries)}: {found.what}"
-    return f"{name}: {found.what}"
+        return f"{name}, entry {' / '.join(repr(e) for e in entries)}: {found.what}{yours}"
+    return f"{name}: {found.what}{yours}"
 
 
 def _code(line: str) -> str:
@@ -81,6 +103,16 @@ class Context:
                 return f"your answer cell {grade_id!r}, line {line}{code}"
         return ""
 
+    def visible_assertion(self, outcome: execute.CellOutcome) -> str:
+        """The line of the visible test that raised ``outcome``, or ``""`` (not visible)."""
+        frame = next(((c, n) for c, n in outcome.frames if c == outcome.execution_count), None)
+        text = self.test_sources.get(outcome.execution_count or -1)
+        if frame is None or text is None:
+            return ""
+        lines = text.splitlines()
+        begin = next((i + 1 for i, t in enumerate(lines) if HIDDEN_BEGIN in t), len(lines) + 1)
+        return _code(lines[frame[1] - 1]) if 0 < frame[1] < begin else ""
+
     def test_position(self, outcome: execute.CellOutcome) -> str:
         """Which part of the test cell was running: a visible test's line, or a check."""
         frame = next(((c, n) for c, n in outcome.frames if c == outcome.execution_count), None)
@@ -101,18 +133,34 @@ class Context:
         return "in the hidden test"
 
     def test_cell_error(self, outcome: execute.CellOutcome, broken: list[str],
-                        answer_outcomes: dict[str, execute.CellOutcome]) -> str:
-        """The message for a test cell that raised ``outcome.ename``."""
-        parts = []
+                        answer_outcomes: dict[str, execute.CellOutcome]) -> tuple[str, str]:
+        """The message for a test cell that raised ``outcome.ename``, and its reason (the
+        exception that is the cause, in the student's terms)."""
+        parts, reasons = [], []
         for grade_id in broken:  # the student's own error first: it is the cause
             failed = answer_outcomes[grade_id]
             where = self.answer_line(failed.frames) or f"your answer cell {grade_id!r}"
-            parts.append(f"{where} raised {failed.ename or 'an error'}")
+            reason = exception_text(failed.ename, failed.evalue)
+            reasons.append(reason)
+            parts.append(f"{where} raised {reason}")
         position = self.test_position(outcome)
-        ename = outcome.ename or "an error"
-        parts.append(f"then the test raised {ename} {position}".strip() if broken
-                     else f"{ename} {position}".strip())
         inner = self.answer_line(outcome.frames)
+        hidden_assertion = (outcome.ename == "AssertionError" and not inner
+                            and "hidden test" in position)
+        visible = self.visible_assertion(outcome) if not inner else ""
+        if hidden_assertion:  # the instructor's message may quote hidden inputs
+            reason = "a hidden test's assertion about your answer did not hold"
+        elif outcome.ename == "AssertionError" and visible and not outcome.evalue.strip():
+            position = position.replace("in the visible test", "the visible test", 1)
+            reason = f"your answer does not pass {position}"
+            position = ""
+        else:
+            reason = exception_text(outcome.ename, outcome.evalue)
+        if broken:
+            parts.append(f"then the test raised {reason} {position}".strip())
+        else:
+            parts.append(f"{reason} {position}".strip())
+            reasons.append(reason)
         if inner:
             parts.append(f"raised in {inner}")
-        return "; ".join(parts)
+        return "; ".join(parts), reasons[0]

@@ -76,12 +76,13 @@ def partial_credit(outputs: list, points: float) -> tuple[float | None, str]:
     return points, ""
 
 
-def _result(item: Item, status: str, message: str = "", score: float | None = None
-            ) -> ItemResult:
+def _result(item: Item, status: str, message: str = "", score: float | None = None,
+            reason: str | None = None) -> ItemResult:
+    """An item's result; ``reason`` is why it lost points (default: the whole message)."""
     if score is None:
         score = item.points if status == PASSED else 0.0
     return ItemResult(item.grade_id, score, item.points, status, message, item.title,
-                      item.verdict)
+                      item.verdict, reason=message if reason is None else reason)
 
 
 def _not_finished(item: Item, outcome: execute.CellOutcome | None, answered: set[str],
@@ -102,12 +103,11 @@ def _not_finished(item: Item, outcome: execute.CellOutcome | None, answered: set
         if unanswered:
             return _result(item, MISSING,
                            f"no answer cell {', '.join(unanswered)} in the submission")
-        # Only the exception's type: its text may quote hidden inputs, and a
-        # student's own code chooses that text.
         status = FAILED if outcome.ename in ("AssertionError", "CheckFailed") else ERROR
         broken = [a for a in item.answers
                   if a in answer_outcomes and answer_outcomes[a].status == execute.ERROR]
-        return _result(item, status, context.test_cell_error(outcome, broken, answer_outcomes))
+        message, reason = context.test_cell_error(outcome, broken, answer_outcomes)
+        return _result(item, status, message, reason=reason)
     return None
 
 
@@ -181,8 +181,10 @@ def score(source: SourceQuiz, records: dict[str, list[Record]],
     for item in source.items:
         if item.manual:
             status = MANUAL if set(item.answers) <= answered else MISSING
+            reason = "" if status == MANUAL else "the submission has no answer cell for it"
             items.append(ItemResult(item.grade_id, None, item.points, status,
-                                    "graded by a person", item.title, item.verdict))
+                                    "graded by a person", item.title, item.verdict,
+                                    reason=reason))
         elif item.verdict == IN_KERNEL:
             index = index_of[item.grade_id]
             outputs = notebook.cells[index].get("outputs", []) if notebook is not None else []
@@ -201,7 +203,8 @@ def score(source: SourceQuiz, records: dict[str, list[Record]],
 def failed_whole(source: SourceQuiz, message: str) -> GradeResult:
     """The result of a notebook that could not be run at all: every item scores zero."""
     items = [ItemResult(i.grade_id, None if i.manual else 0.0, i.points,
-                        MISSING if i.manual else ERROR, message, i.title, i.verdict, source.name)
+                        MISSING if i.manual else ERROR, message, i.title, i.verdict, source.name,
+                        reason=message)
              for i in source.items]
     return GradeResult(source.quiz, 0.0, source.max_score, source.manual_max_score, items,
                        error=message)

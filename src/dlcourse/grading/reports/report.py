@@ -42,6 +42,7 @@ from ...config import find_course_root, validate_identifier
 from ...files import write_atomically
 
 # .result is light: the CLI can build its parser without importing the grader
+from ..judge.messages import YOURS
 from ..result import ERROR, FAILED, MANUAL, MISSING, PASSED, RESULT_FILE, TIMEOUT
 
 GRADED, PENDING = "graded", "pending"  # an item graded by hand, by a person or not yet
@@ -140,7 +141,7 @@ def failure_kind(message: str) -> str:
     check but no kind of difference) is kept, as the student sees it. Other
     messages keep their words, with code, quoted text and numbers blanked.
     """
-    message = message.strip()
+    message = message.strip().split(YOURS)[0]  # the student's own value: not a kind
     check = re.match(r"check ('[A-Za-z0-9_-]*')(?:,[^:]*)?:?\s*(.*)", message, re.S)
     if check:
         rest = check.group(2)
