@@ -74,3 +74,32 @@ def test_outside_a_course_the_error_says_so(tmp_path):
 
 def test_bad_usage_exits_2(tmp_path):
     assert dlcourse("grade", cwd=tmp_path).returncode == 2
+
+
+def without_bubblewrap() -> dict:
+    """An environment whose PATH finds this Python's scripts and nothing else: no bwrap."""
+    import os
+    from pathlib import Path
+
+    return {**os.environ, "PATH": str(Path(sys.executable).parent)}
+
+
+def test_grade_checks_ones_own_notebook_without_bubblewrap_and_says_so(tiny_course):
+    done = subprocess.run([sys.executable, "-m", "dlcourse", "grade",
+                           "source/quiz_tiny/quiz_tiny.ipynb", "--quiz", "quiz_tiny", "--json"],
+                          cwd=tiny_course, capture_output=True, text=True, timeout=300,
+                          env=without_bubblewrap())
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["score"] == result["max_score"] == 5.0
+    assert "bubblewrap" in result["unsandboxed"]
+    assert done.stderr.count("graded without a sandbox") == 1
+
+
+def test_autograde_refuses_other_peoples_work_without_bubblewrap(tiny_course):
+    done = subprocess.run([sys.executable, "-m", "dlcourse", "autograde", "quiz_tiny"],
+                          cwd=tiny_course, capture_output=True, text=True, timeout=300,
+                          env=without_bubblewrap())
+    assert done.returncode == 1
+    assert "no sandbox can be made" in done.stderr and "bubblewrap" in done.stderr
+    assert "--no-sandbox" in done.stderr

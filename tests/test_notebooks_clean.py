@@ -13,8 +13,10 @@ from .conftest import REPO
 # with their outputs, for the website.
 SKIPPED = {".venv", ".git", ".ipynb_checkpoints", "autograded", "submitted", "feedback",
            "test-artifacts", "build"}
+#: Submissions broken on purpose, as students' tools break them (tests/grading/test_broken.py).
+BROKEN = REPO / "tests" / "files" / "broken"
 ALL = sorted(p for p in REPO.rglob("*.ipynb")
-             if not SKIPPED.intersection(p.relative_to(REPO).parts))
+             if not SKIPPED.intersection(p.relative_to(REPO).parts) and p.parent != BROKEN)
 
 
 def grade_ids(notebook) -> dict[str, dict]:

@@ -28,9 +28,14 @@ def _release(args) -> int:
 
 
 def _grade(args) -> int:
-    from .grading.grade import grade_notebook
+    from .grading.grade import WHERE_AVAILABLE, grade_notebook
 
-    result = grade_notebook(args.notebook, quiz=args.quiz, sandbox=not args.no_sandbox)
+    result = grade_notebook(args.notebook, quiz=args.quiz,
+                            sandbox=False if args.no_sandbox else WHERE_AVAILABLE)
+    if result.unsandboxed:
+        print(f"dlcourse grade: graded without a sandbox ({result.unsandboxed}); that is fine "
+              "for your own notebook, and `dlcourse autograde` refuses to grade other "
+              "people's work so", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
@@ -43,6 +48,8 @@ def _grade(args) -> int:
             score = "-" if item.score is None else f"{item.score:g}"
             print(f"  {item.grade_id:<{width}}  {item.status:<8} {score:>4}/{item.max_score:<4g}"
                   f" {item.message}")
+        for problem in result.problems:
+            print(f"your notebook: {problem}")
         print(f"{result.quiz}: {result.score:g} / {result.max_score:g} autograded points"
               + (f" (+ {result.manual_max_score:g} graded by hand)"
                  if result.manual_max_score else ""))
@@ -137,7 +144,8 @@ def parser() -> argparse.ArgumentParser:
     release.set_defaults(run=_release)
 
     grade = commands.add_parser(
-        "grade", help="grade one notebook against the key, without a gradebook")
+        "grade", help="grade one notebook against the key, without a gradebook (a self-check: "
+        "sandboxed where bubblewrap is, else without one, which it says)")
     grade.add_argument("notebook", help="the submitted notebook")
     grade.add_argument("--quiz", required=True, help="the quiz id, e.g. quiz01_frameworks")
     grade.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -32,8 +32,8 @@ from .run.workspace import (
 )
 
 #: the result model and the statuses stay importable from here, where they were first defined
-__all__ = ["ERROR", "FAILED", "MANUAL", "MISSING", "PASSED", "TIMEOUT", "GradeResult",
-           "ItemResult", "failed_whole", "grade_notebook", "source_of"]
+__all__ = ["ERROR", "FAILED", "MANUAL", "MISSING", "PASSED", "TIMEOUT", "WHERE_AVAILABLE",
+           "GradeResult", "ItemResult", "failed_whole", "grade_notebook", "source_of"]
 
 
 def source_of(root: Path, quiz: str, notebook: Path) -> SourceQuiz:
@@ -51,8 +51,26 @@ def source_of(root: Path, quiz: str, notebook: Path) -> SourceQuiz:
     return load_source(root, quiz)
 
 
+#: ``sandbox=`` value for a student checking their own notebook: sandboxed where a sandbox
+#: can be made, else without one (the result says so: ``GradeResult.unsandboxed``).
+WHERE_AVAILABLE = "where available"
+
+
+def sandbox_choice(sandbox: bool | str) -> tuple[bool, str]:
+    """Whether to sandbox, for ``sandbox`` (True, False or :data:`WHERE_AVAILABLE`), and,
+    where a sandbox was wanted only where available and cannot be made, why not."""
+    if sandbox != WHERE_AVAILABLE:
+        return bool(sandbox), ""
+    try:
+        check_available()
+    except SandboxUnavailable as error:
+        return False, str(error)
+    return True, ""
+
+
 def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None = None,
-                   limits: execute.Limits | None = None, sandbox: bool = True) -> GradeResult:
+                   limits: execute.Limits | None = None,
+                   sandbox: bool | str = True) -> GradeResult:
     """Grade one submitted notebook of ``quiz`` against the key, without a gradebook.
 
     In an assignment of several notebooks, the file's name says which one it is.
@@ -66,8 +84,12 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
     files run sandboxed (:mod:`.sandbox`) unless ``sandbox=False`` (or
     ``limits.sandbox`` is ``None``); :class:`.sandbox.SandboxUnavailable` is
     raised, before anything runs, when a sandbox is wanted and cannot be made.
-    A notebook that cannot be read scores zero with ``error`` set.
+    With ``sandbox=WHERE_AVAILABLE`` (a student's self-check: ``dlcourse grade``,
+    Validate) a machine without one (macOS, Windows, Colab) grades without it, and the
+    result's ``unsandboxed`` says why. A notebook that cannot be read scores zero with
+    ``error`` set.
     """
+    sandbox, unsandboxed = sandbox_choice(sandbox)
     root = Path(root) if root else find_course_root()
     path = Path(notebook)
     source = source_of(root, quiz, path)
@@ -106,4 +128,6 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
     result = score(source, records, outcomes, key, assembled.answered, index_of,
                    assembled.notebook)
     result.executed = assembled.notebook
+    result.unsandboxed = unsandboxed
+    result.problems = assembled.problems
     return result

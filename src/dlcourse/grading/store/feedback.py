@@ -40,7 +40,7 @@ th, td {{ border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left;
 </style></head><body>
 <h1>{title}</h1>
 <p>Student <b>{student}</b>: <b>{score}</b> of {max_score} points{pending}.</p>
-<table><thead><tr><th>question</th><th>item</th><th>status</th><th>points</th><th>note</th>
+{problems}<table><thead><tr><th>question</th><th>item</th><th>status</th><th>points</th><th>note</th>
 </tr></thead>
 <tbody>
 {rows}
@@ -79,7 +79,14 @@ def page(quiz: str, student: str, result: dict, manual: dict[str, float | None],
     if penalty:
         score = f"{_points(total - penalty)}</b> (<b>{_points(total)}</b> less a late penalty of " \
                 f"<b>{_points(penalty)}</b>)<b>"
+    problems = ""
+    if result.get("problems"):
+        problems = ("<p>Your notebook departs from the one you were given; it was graded "
+                    "as follows:</p>\n<ul>\n" + "\n".join(
+                        f"<li>{html.escape(problem)}</li>" for problem in result["problems"])
+                    + "\n</ul>\n")
     return PAGE.format(title=html.escape(f"Feedback on {quiz}"), student=html.escape(student),
+                       problems=problems,
                        score=score, max_score=_points(max_score),
                        pending=f" ({pending} item(s) still to be graded by a person)"
                        if pending else "", rows="\n".join(rows))
