@@ -2,7 +2,8 @@
 
 Taught in lesson 02 (``notebooks/02_autograd.ipynb``), section 2, where the scalar
 autodiff engine ``Value`` grows from its data fields to its operations and then to
-``backward()``. The idea is d2l's ``add_to_class``.
+``backward()``; section 3 builds its array twin ``Tensor`` the same way. The idea is
+d2l's ``add_to_class``.
 """
 
 from __future__ import annotations
