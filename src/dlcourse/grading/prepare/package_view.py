@@ -9,9 +9,11 @@ its hidden tests) may use::
     {"dlcourse_modules": ["data"]}
 
 The grading sandbox then sees, at the package's own path, a copy of the
-package that holds only those modules, the student-side grading modules
-(:data:`ALWAYS`: ``checks`` and ``calls``) and what they import at module
-level; importing anything else fails with ``ModuleNotFoundError``. No
+package that holds only those modules, the student-side modules
+(:data:`ALWAYS`: ``quiz``, ``checks`` and ``calls``) and what they import at module
+level; importing anything else fails with ``ModuleNotFoundError``. The quiz's set-up
+cell (:func:`dlcourse.quiz.begin`) forbids the same imports in the student's own
+kernel, and in the graded one, with a message that says why. No
 ``quiz.json``, or an empty list, means only :data:`ALWAYS`. The instructor's
 evaluators of exported files are trusted and see the whole package.
 """
@@ -28,8 +30,9 @@ import dlcourse
 from ...config import validate_identifier
 
 QUIZ_FILE = "quiz.json"
-#: What a quiz's hidden tests always need in the student's kernel.
-ALWAYS = ("checks", "calls")
+#: What a quiz's kernel always needs: its set-up (:mod:`dlcourse.quiz`) and what its
+#: hidden tests call.
+ALWAYS = ("quiz", "checks", "calls")
 PACKAGE = Path(dlcourse.__file__).resolve().parent
 
 
