@@ -29,3 +29,10 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Grading.key_directory = "keys"
 c.Grading.cell_timeout = 300
 c.Grading.notebook_timeout = 1200
+
+# nbgrader's Validate (the toolbar button, `nbgrader validate`) grades a quiz of this
+# course as `dlcourse autograde` will: hidden tests and key included, stderr ignored
+# (dlcourse.grading.validate).
+from dlcourse.grading.validate import grade_on_validate  # noqa: E402
+
+grade_on_validate()

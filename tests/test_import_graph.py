@@ -3,7 +3,7 @@
 Imports inside functions count too. The grader's folders are the path of a submission
 (``dlcourse/grading/__init__.py``): a module of a phase imports from its own phase or an
 earlier one, never from a later one nor from a command (``grading.release``, ``.grade``,
-``.autograde``); the student's side (``checks``, ``calls``, ``protocol``) imports
+``.autograde``, ``.validate``); the student's side (``checks``, ``calls``, ``protocol``) imports
 nothing of the grader's but the stock-nbgrader path of ``checks.check_file``.
 """
 
@@ -98,7 +98,8 @@ def test_dlcourse_has_no_import_cycle():
 PHASES = ["dlcourse.protocol", "dlcourse.grading.result", "dlcourse.grading.prepare",
           "dlcourse.grading.run", "dlcourse.grading.judge", "dlcourse.grading.store",
           "dlcourse.grading.reports"]
-COMMANDS = ["dlcourse.grading.release", "dlcourse.grading.grade", "dlcourse.grading.autograde"]
+COMMANDS = ["dlcourse.grading.release", "dlcourse.grading.grade", "dlcourse.grading.autograde",
+            "dlcourse.grading.validate"]
 STUDENT_SIDE = ["dlcourse.checks", "dlcourse.calls", "dlcourse.protocol"]
 #: The one way the student's side reaches the grader: under stock nbgrader (no grader to
 #: evaluate an exported file), ``check_file`` evaluates it in the kernel.

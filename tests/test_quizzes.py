@@ -6,13 +6,22 @@ The submissions of each quiz are graded as one batch by ``dlcourse autograde``
 with two workers (sandboxed, into a gradebook), as an instructor would. A
 calibration entry's ``files`` are put beside its notebook in the submission
 folder (exported files left from an earlier run, say).
+
+Validate predicts the grade: nbgrader's Validate button, as its handler computes it in
+the course (tests/validate_button.py), gives every calibration submission the same
+status and score on every item as autograde, and its document is what ``dlcourse grade
+--json`` prints. Every item that loses points says why, in the student's terms.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import re
 import shutil
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,6 +29,7 @@ import pytest
 from dlcourse.grading.autograde import autograde
 
 from .conftest import QUIZZES, REPO
+from .validate_button import validate_like_the_button
 
 SOLUTION = "instructor_solution"
 
@@ -97,3 +107,61 @@ def test_calibration_feedback_speaks_of_the_students_work(graded, quiz, case):
             assert ("check '" in item.message or "answer cell" in item.message
                     or "visible test" in item.message), (item.grade_id, item.message)
         assert item.title, f"{item.grade_id} has no question title"
+
+
+@pytest.fixture(scope="session")
+def validated(graded, released_course):
+    """quiz -> student id -> what the Validate button answers for the same notebook."""
+    jobs = {(quiz, student): str(folder / f"{quiz}.ipynb")
+            for quiz in QUIZZES for student in graded[quiz]
+            for folder in [released_course / "submitted" / student / quiz]}
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {job: pool.submit(validate_like_the_button, path, str(released_course))
+                   for job, path in jobs.items()}
+        answers = {job: future.result() for job, future in futures.items()}
+    return {quiz: {student: answers[quiz, student] for student in graded[quiz]}
+            for quiz in QUIZZES}
+
+
+def by_item(items) -> dict[str, tuple]:
+    return {item["grade_id"]: (item["status"], item["score"]) for item in items}
+
+
+@pytest.mark.parametrize("quiz,case", cases())
+def test_validate_predicts_the_grade_item_by_item(graded, validated, quiz, case):
+    student = student_id(case)
+    autograded = graded[quiz][student].to_json()
+    validation = validated[quiz][student]
+    assert by_item(validation["dlcourse"]["items"]) == by_item(autograded["items"])
+    lost = [item for item in autograded["items"]
+            if item["score"] is not None and item["score"] < item["max_score"]]
+    # the button lists exactly the items that lose points, with the student's message
+    assert [entry["raw_error"] for entry in validation.get("failed", [])
+            if "\n" in entry["source"]] == [item["message"] for item in lost]
+
+
+@pytest.mark.parametrize("quiz", QUIZZES)
+def test_dlcourse_grade_prints_what_validate_shows(validated, released_course, quiz):
+    """`dlcourse grade --json` on the blank student version: the document Validate holds."""
+    notebook = released_course / "submitted" / "blank_release" / quiz / f"{quiz}.ipynb"
+    printed = subprocess.run(
+        [str(Path(sys.executable).with_name("dlcourse")), "grade", str(notebook), "--quiz", quiz,
+         "--json"], cwd=released_course, capture_output=True, text=True, timeout=900)
+    assert printed.returncode == 0, printed.stderr
+    assert by_item(json.loads(printed.stdout)["items"]) == by_item(
+        validated[quiz]["blank_release"]["dlcourse"]["items"])
+
+
+#: A reason that is only an exception's type, or only where something happened.
+NO_REASON = re.compile(r"^([\w.]+( \(with no message\))?|(while|in) the (hidden|visible) test.*)$")
+
+
+@pytest.mark.parametrize("quiz,case", cases())
+def test_every_lost_item_says_why(graded, quiz, case):
+    result = graded[quiz][student_id(case)]
+    for item in result.items:
+        if item.score is None or item.score >= item.max_score:
+            continue
+        assert item.reason and not NO_REASON.match(item.reason), (item.grade_id, item.reason)
+        assert item.reason in item.message, (
+            item.grade_id, item.message)
