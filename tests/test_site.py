@@ -110,6 +110,45 @@ def test_nbval_outputs_become_valid_notebook_outputs():
     assert plots_in(notebook) == 1
 
 
+#: What a page must not show: a matplotlib object's repr (a result Jupyter would have
+#: silenced with ``;``) or a figure's text stand-in.
+MATPLOTLIB_REPR = re.compile(r"&lt;(matplotlib\.[\w.]+ object at|Figure size \d)")
+
+
+def test_no_page_repeats_a_figure_or_shows_a_matplotlib_repr(site):
+    for lesson in LESSONS:
+        page = (site / "lessons" / f"{lesson.stem}.html").read_text()
+        shown = MATPLOTLIB_REPR.findall(page)
+        assert not shown, f"{lesson.name} shows {shown[:3]}"
+        # images are files named by a hash of their content: a figure shown twice has one
+        sources = re.findall(r'<img[^>]+src="([^"]+_images/[^"]+)"', page)
+        repeated = sorted({source for source in sources if sources.count(source) > 1})
+        assert not repeated, f"{lesson.name} shows a figure twice: {repeated}"
+
+
+def test_a_reader_sees_what_jupyter_shows_and_no_library_noise():
+    figure = {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure size 640x480 with 1 Axes>"}
+    cells = [
+        nbformat.v4.new_code_cell("plt.legend();", outputs=[nbformat.v4.new_output(
+            "execute_result", data={"text/plain": "<matplotlib.legend.Legend at 0x7f>"},
+            execution_count=1)]),
+        nbformat.v4.new_code_cell("show(fig)", outputs=[
+            nbformat.v4.new_output("display_data", data=figure),
+            nbformat.v4.new_output("execute_result", data=figure, execution_count=2)]),
+        nbformat.v4.new_code_cell("train()", outputs=[nbformat.v4.new_output(
+            "stream", name="stderr", text=(
+                "/x/keras/layer.py:9: UserWarning: Do not pass `input_shape`\n"
+                "  super().__init__(**kwargs)\n"
+                "E0000 00:00:1796.5   198 cuda_platform.cc:52] failed call to cuInit\n"
+                "epoch 1: 100%|#####| 10/10\n"))]),
+        nbformat.v4.new_code_cell("x = 1", outputs=[nbformat.v4.new_output(
+            "stream", name="stderr", text="I0000 00:00:1.5  1 port.cc:153] oneDNN is on\n")]),
+    ]
+    shown = site_build.as_a_reader_sees_it(nbformat.v4.new_notebook(cells=cells))
+    assert [len(cell.outputs) for cell in shown.cells] == [0, 1, 1, 0]
+    assert shown.cells[2].outputs[0].text == "epoch 1: 100%|#####| 10/10\n"
+
+
 def test_the_site_has_a_page_per_lesson(site):
     assert (site / "index.html").is_file()
     for lesson in LESSONS:
@@ -182,7 +221,7 @@ def test_the_home_page_lists_every_lesson(site, browser):
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
 def test_each_lesson_page_renders_its_plots_and_no_error(site, browser, lesson):
     executed = nbformat.read(site_build.executed_path(lesson), as_version=4)
-    expected = plots_in(executed)
+    expected = plots_in(site_build.as_a_reader_sees_it(executed))
     assert expected > 0, f"{lesson.name} made no plot in its run"
     visit = Visit(browser, (site / "lessons" / f"{lesson.stem}.html").as_uri())
     try:
@@ -207,6 +246,24 @@ def test_each_lesson_page_renders_its_plots_and_no_error(site, browser, lesson):
             page.wait_for_selector("mjx-container", state="attached", timeout=60_000)
         errors = page.locator(ERROR_OUTPUT)
         assert errors.count() == 0, f"error output shown: {errors.first.inner_text()[:2000]}"
+        # the student's copy is a click away, and is there
+        download = page.locator("a[download]").first.get_attribute("href")
+        assert (site / "lessons" / download).resolve() == (
+            site / site_build.DOWNLOADS / lesson.name).resolve(), download
+        assert (site / site_build.DOWNLOADS / lesson.name).is_file()
+        # a wide figure opens full size on a click, and closes on another
+        images.first.click()
+        assert page.locator(".dlcourse-enlarged img").count() == 1
+        page.locator(".dlcourse-enlarged").click()
+        assert page.locator(".dlcourse-enlarged").count() == 0
+        # a long output is folded, and its button opens it
+        folded = page.locator(".dlcourse-folded")
+        if folded.count():
+            height = folded.first.evaluate("(box) => box.clientHeight")
+            page.locator("button.dlcourse-unfold").first.click()
+            assert folded.count() == 0 or folded.first.evaluate(
+                "(box) => box.clientHeight") > height
+            assert page.locator("button.dlcourse-unfold").first.inner_text() == "Fold"
         assert not visit.remote, f"the page asked the network for {visit.remote}"
         assert not visit.script_errors, visit.script_errors
     finally:

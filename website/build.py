@@ -40,8 +40,11 @@ CONFIG_DIR = Path(__file__).resolve().parent
 #: Where `make lab` serves the course (JupyterLab's default port, the repository as root).
 LAB_URL = "http://localhost:8888/lab/tree"
 METADATA_KEY = "dlcourse_site"
+#: Where the site keeps the student's copy of each lesson (lessons/), for download.
+DOWNLOADS = "downloads"
 CELL_TIMEOUT_S = 600
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 
 README_ROW = re.compile(r"^\| (\d\d) \| \[([^\]]+)\]\((notebooks/[^)]+\.ipynb)\)(.*?) \| "
                         r"\[([^\]]+)\]\((release/[^)]+\.ipynb)\) \|$")
@@ -205,13 +208,79 @@ def without_widgets(notebook):
     return notebook
 
 
+#: stderr lines that teach nothing: Python's warnings from libraries (with the source line
+#: the warnings module prints under each), and the C++ logs of TensorFlow, XLA and absl.
+NOISE = re.compile(
+    r"^(\S+\.py:\d+: \w*Warning: .*"
+    r"|[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|To enable the following instructions: .*"
+    r"|This TensorFlow binary is optimized to use .*)$")
+
+
+def quiet_stderr(text: str) -> str:
+    """``text`` without the noise lines (a warning's indented source line goes with it)."""
+    kept, dropping = [], False
+    for line in text.splitlines(keepends=True):
+        if NOISE.match(line.rstrip("\n")):
+            dropping = True
+            continue
+        if dropping and line.startswith("  "):
+            continue
+        dropping = False
+        kept.append(line)
+    return "".join(kept)
+
+
+def as_a_reader_sees_it(notebook):
+    """The executed notebook's outputs as Jupyter shows them, without what teaches nothing.
+
+    - a cell whose last expression ends with ``;`` shows no result: Jupyter's rule, which
+      a run under nbval does not follow (it executes without storing history, so
+      IPython looks at the wrong cell for the ``;``);
+    - an image shown a second time by the same cell (a helper that shows a figure and
+      returns it) is shown once;
+    - stderr keeps what a student should read, not library warnings and C++ logs
+      (:data:`NOISE`).
+    """
+    from IPython.core.displayhook import DisplayHook
+
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        silenced = DisplayHook.semicolon_at_end_of_expression(cell.source)
+        seen, outputs = set(), []
+        for output in cell.get("outputs", []):
+            if output.output_type == "execute_result" and silenced:
+                continue
+            images = [output.get("data", {}).get(mime) for mime in IMAGE_MIMES]
+            image = next((str(i) for i in images if i), None)
+            if image is not None:
+                if image in seen:
+                    continue
+                seen.add(image)
+            if output.output_type == "stream" and output.name == "stderr":
+                output.text = quiet_stderr(output.text)
+                if not output.text.strip():
+                    continue
+            outputs.append(output)
+        cell.outputs = outputs
+    return notebook
+
+
 def lesson_page(lesson: Path):
-    """The executed lesson, led by a link that opens it in JupyterLab."""
-    notebook = without_widgets(nbformat.read(executed_path(lesson), as_version=4))
+    """The executed lesson as a reader sees it, led by a link that opens it in JupyterLab."""
+    notebook = as_a_reader_sees_it(
+        without_widgets(nbformat.read(executed_path(lesson), as_version=4)))
     link = nbformat.v4.new_markdown_cell(
         f"*Run this lesson yourself:* with `make lab` running, open "
-        f"[notebooks/{lesson.name}]({lab_link(f'notebooks/{lesson.name}')}) in JupyterLab.")
+        f"[notebooks/{lesson.name}]({lab_link(f'notebooks/{lesson.name}')}) in JupyterLab, "
+        f'or <a href="../{DOWNLOADS}/{lesson.name}" download>download the student\'s copy '
+        "(.ipynb)</a>, with a stub for you to fill in at each exercise.")
     notebook.cells.insert(1, link)
+    for cell in notebook.cells:  # try first: an exercise's solution opens on a click
+        if cell.cell_type == "code" and "exercise" in cell.metadata.get("tags", []):
+            cell.metadata["tags"] = [*cell.metadata["tags"], "hide-input"]
     return notebook
 
 
@@ -235,6 +304,9 @@ def build(out: Path = SITE, execute_all: bool = False) -> list[str]:
     shutil.rmtree(out, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-c", str(CONFIG_DIR),
                     str(SOURCE), str(out)], check=True)
+    (out / DOWNLOADS).mkdir()
+    for lesson in lessons():
+        shutil.copyfile(REPO / "lessons" / lesson.name, out / DOWNLOADS / lesson.name)
     shown = []
     for lesson in lessons():
         shown += [f"{lesson.name} {line}"

@@ -13,6 +13,10 @@ extensions = ["myst_nb", "sphinx-mathjax-offline"]
 
 html_theme = "furo"
 html_title = "dlcourse"
+# Wide figures open full size on a click; long outputs fold (static/course.js).
+html_static_path = ["static"]
+html_css_files = ["course.css"]
+html_js_files = ["course.js"]
 # The lessons' notebooks (with outputs) would be copied a second time as page sources.
 html_copy_source = False
 html_show_sourcelink = False
@@ -29,3 +33,6 @@ myst_heading_anchors = 3
 # Lessons go from their title (#) to "### Exercise" inside a "##" section and use
 # headings for emphasis in places; none of that is an error in a web page.
 suppress_warnings = ["myst.header", "myst.xref_missing", "mystnb.unknown_mime_type"]
+# An exercise's solution is folded on the page (build.py tags it hide-input): try first.
+nb_code_prompt_show = "Show a solution"
+nb_code_prompt_hide = "Hide the solution"
