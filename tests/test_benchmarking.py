@@ -107,3 +107,23 @@ def test_time_call_and_latency_summary_still_work():
     summary = benchmarking.latency_summary([0.001, 0.002, 0.003])
     assert summary["count"] == 3 and summary["p50"] == pytest.approx(2.0)
     assert summary["max"] == pytest.approx(3.0)
+
+
+def test_the_compile_plot_draws_both_panels_on_log_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    rows = [{"workload": work, **benchmarking.CompileComparison(
+        name, "jit", eager=2e-5, compiled=1e-5, first_call=0.1).row()}
+        for work in ("(a) one", "(b) two") for name in ("PyTorch", "JAX")]
+    table = pd.DataFrame(rows).set_index(["workload", "framework"])
+    fig = benchmarking.plot_eager_and_compiled(table)
+    left, right = fig.axes
+    assert left.get_yscale() == right.get_yscale() == "log"
+    assert len(left.patches) == 2 * len(table) and len(right.patches) == len(table)
+    assert [t.get_text() for t in right.get_xticklabels()][:2] == ["PyTorch\n(a)", "JAX\n(a)"]
+    assert fig._suptitle.get_text() == "(a) one   (b) two"
+    plt.close(fig)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -214,3 +215,40 @@ def compare_eager_and_compiled(framework: str, compiler: str, eager: Callable[..
         eager=best_block_seconds(eager, *args, sync=sync, calls=calls, blocks=blocks),
         compiled=best_block_seconds(compiled, *args, sync=sync, calls=calls, blocks=blocks),
         first_call=first)
+
+
+def plot_eager_and_compiled(table, *, figsize=(11, 3.6)):
+    """Draw a table of :meth:`CompileComparison.row` rows: steady state and first call.
+
+    ``table`` is a DataFrame of those rows indexed by (workload, framework), as lesson 01
+    builds it. Left: eager and compiled microseconds per call, side by side for each
+    workload and framework; right: the first compiled call in milliseconds. Both axes are
+    logarithmic, since the values span several powers of ten. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    keys = [key if isinstance(key, tuple) else ("", key) for key in table.index]
+    workloads = list(dict.fromkeys(str(workload) for workload, _ in keys))
+    short = {w: w.split(" ", 1)[0] if w.startswith("(") else textwrap.fill(w, 14)
+             for w in workloads}  # "(a) MLP forward" -> "(a)", named in the title
+    labels = [f"{framework}\n{short[str(workload)]}" for workload, framework in keys]
+    positions = np.arange(len(labels))
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize)
+    if any(short[w] != w for w in workloads):
+        fig.suptitle("   ".join(w for w in workloads if short[w] != w), fontsize=10)
+    width = 0.4
+    left.bar(positions - width / 2, table["eager µs/call"], width, label="eager")
+    left.bar(positions + width / 2, table["compiled µs/call"], width, label="compiled")
+    left.set_yscale("log")
+    left.set_ylabel("µs per call (log scale)")
+    left.set_title("steady state: time per call")
+    left.legend()
+    right.bar(positions, table["first compiled call (ms)"], color="tab:red")
+    right.set_yscale("log")
+    right.set_ylabel("ms (log scale)")
+    right.set_title("first call: trace + compile + run")
+    for ax in (left, right):
+        ax.set_xticks(positions, labels, fontsize=8)
+        ax.grid(axis="y", which="major", alpha=0.3)
+    fig.tight_layout()
+    return fig

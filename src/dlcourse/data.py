@@ -96,3 +96,32 @@ def numpy_batches(split: Split, *, batch_size: int = 64, shuffle: bool = False, 
     for start in range(0, len(order), batch_size):
         chosen = order[start : start + batch_size]
         yield split.x[chosen], split.y[chosen]
+
+
+def digit_pairs(split: Split, n: int, *, seed: int = 0) -> Split:
+    """``n`` pairs of digits from ``split``, side by side: is it the same digit twice?
+
+    Lesson 01 (``notebooks/01_frameworks.ipynb``, "When does a network win?") uses this
+    task to show what a linear model cannot learn. Each example's ``x`` is the left image's
+    pixels followed by the right image's (twice the features of ``split``); ``y`` is 1
+    when both show the same digit, 0 otherwise. Half the pairs are the same digit (drawn
+    as two images of one class, possibly the same image twice), half are two different
+    digits (the right one's class drawn uniformly from the nine others). Both images come
+    from ``split`` only, so pairs of the training split never show a test image.
+    """
+    rng = np.random.default_rng(seed)
+    labels = split.y
+    classes = np.unique(labels)
+    members = [np.flatnonzero(labels == c) for c in classes]
+    position = {int(c): i for i, c in enumerate(classes)}
+
+    left = rng.integers(len(split), size=n)
+    same = rng.random(n) < 0.5
+    left_class = np.array([position[int(c)] for c in labels[left]])
+    # a different class: shift the left class by 1 .. k-1 places around the circle
+    shift = rng.integers(1, len(classes), size=n)
+    right_class = np.where(same, left_class, (left_class + shift) % len(classes))
+    right = np.array([rng.choice(members[c]) for c in right_class], dtype=np.int64)
+
+    x = np.concatenate([split.x[left].reshape(n, -1), split.x[right].reshape(n, -1)], axis=1)
+    return Split(x.astype(np.float32), same.astype(np.int64))
