@@ -21,10 +21,18 @@ worker function must be importable from a module (``module.function``): a
 spawned process cannot unpickle a function defined in a notebook. The worker
 functions lesson 06 runs are below the launcher; their return values are
 plain Python and NumPy, so nothing tied to a process group crosses back.
+
+:class:`Team` keeps its processes: started once, it runs one task after another
+in the same process group, so a notebook pays the start-up (a fresh interpreter,
+``import torch``, the rendezvous) once, and :attr:`Team.startup` says what that
+start-up cost. :func:`run` starts processes for one task and stops them.
+Lesson 06 runs its data-parallel examples here and its pipeline and tensor
+parallel ones in :mod:`dlcourse.parallel`, on one :class:`Team`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue as queue_module
 import sys
@@ -43,6 +51,29 @@ GRACE_SECONDS = 3.0
 
 class WorkerError(RuntimeError):
     """A worker raised, died, or did not finish in time; the message says which and why."""
+
+
+def reap(processes: Sequence) -> None:
+    """Let ``processes`` exit, then terminate, then kill them; join and close each.
+
+    Each stage waits at most :data:`GRACE_SECONDS` for all processes together.
+    """
+    def join_all():
+        deadline = time.monotonic() + GRACE_SECONDS
+        for process in processes:
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    join_all()  # workers that reported have nothing left to do but exit
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    join_all()
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+            process.join()
+    for process in processes:
+        process.close()
 
 
 def _entry(rank: int, world_size: int, port: int, backend: str | None, threads: int,
@@ -139,22 +170,7 @@ class Workers:
 
         Each stage waits at most :data:`GRACE_SECONDS` for all processes together.
         """
-        def join_all():
-            deadline = time.monotonic() + GRACE_SECONDS
-            for process in self.processes:
-                process.join(timeout=max(0.0, deadline - time.monotonic()))
-
-        join_all()  # workers that reported have nothing left to do but exit
-        for process in self.processes:
-            if process.is_alive():
-                process.terminate()
-        join_all()
-        for process in self.processes:
-            if process.is_alive():
-                process.kill()
-                process.join()
-        for process in self.processes:
-            process.close()
+        reap(self.processes)
         self.processes = []
         if self._queue is not None:
             self._queue.close()
@@ -176,6 +192,151 @@ def run(fn: Callable, world_size: int, *args, backend: str | None = "gloo", thre
     with Workers(fn, world_size, args, kwargs, backend=backend, threads=threads,
                  timeout=timeout) as workers:
         return workers.results()
+
+
+def _serve(rank: int, world_size: int, port: int, backend: str | None, threads: int,
+           started: float, tasks, results) -> None:
+    """What each process of a :class:`Team` runs: join the group, then run tasks until told."""
+    entered = time.time()  # the interpreter is up and this module (with NumPy) is imported
+    os.environ.update(MASTER_ADDR=LOOPBACK, MASTER_PORT=str(port), RANK=str(rank),
+                      LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size))
+    dist = None
+    try:
+        if backend is not None:  # a team without a process group stays light
+            import torch
+            import torch.distributed as dist
+
+            torch.set_num_threads(threads)
+        imported = time.time()
+        if backend is not None:
+            dist.init_process_group(backend, rank=rank, world_size=world_size)
+        joined = time.time()
+        results.put((rank, "ready", {"start Python, import dlcourse and NumPy": entered - started,
+                                     "import torch": imported - entered,
+                                     "join the process group": joined - imported}))
+        while (task := tasks.get()) is not None:
+            fn, args, kwargs = task
+            try:
+                results.put((rank, "ok", fn(rank, world_size, *args, **kwargs)))
+            except Exception:  # noqa: BLE001 - the traceback goes back to the parent
+                results.put((rank, "error", traceback.format_exc()))
+    except BaseException:  # noqa: BLE001
+        results.put((rank, "error", traceback.format_exc()))
+    finally:
+        if dist is not None and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+class Team:
+    """``world_size`` processes in one process group that run task after task.
+
+    A context manager (or :meth:`start` and :meth:`close`): leaving the block,
+    or a task that fails, stops and reaps every process. ``run(fn, *args,
+    **kwargs)`` calls ``fn(rank, world_size, *args, **kwargs)`` in every process
+    and returns the results in rank order; ``fn`` must be importable from a
+    module. :attr:`startup` holds the seconds the slowest rank spent in each phase
+    of getting ready, and :attr:`startup_seconds` the whole wait.
+    """
+
+    def __init__(self, world_size: int, *, backend: str | None = "gloo", threads: int = 1,
+                 timeout: float = 120.0):
+        if world_size < 1:
+            raise ValueError("world_size must be at least 1")
+        self.world_size, self.backend = world_size, backend
+        self.threads, self.timeout = threads, timeout
+        self.processes: list = []
+        self.startup: dict[str, float] = {}
+        self.startup_seconds = float("nan")
+        self._tasks: list = []
+        self._results = None
+
+    def __enter__(self) -> Team:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def start(self) -> Team:
+        """Start the processes and wait until every one has joined the group."""
+        import multiprocessing
+
+        if self.processes:
+            raise RuntimeError("this team is already started")
+        context = multiprocessing.get_context("spawn")
+        self._results = context.Queue()
+        self._tasks = [context.Queue() for _ in range(self.world_size)]
+        port, started = free_port(), time.time()
+        try:
+            for rank in range(self.world_size):
+                process = context.Process(
+                    target=_serve, daemon=True, name=f"dlcourse-team-{rank}",
+                    args=(rank, self.world_size, port, self.backend, self.threads, started,
+                          self._tasks[rank], self._results))
+                process.start()
+                self.processes.append(process)
+            phases = self._collect("get ready")
+        except BaseException:
+            self.close()
+            raise
+        self.startup_seconds = time.time() - started
+        self.startup = max(phases, key=lambda p: sum(p.values()))  # the last rank ready
+        return self
+
+    def run(self, fn: Callable, *args, timeout: float | None = None, **kwargs) -> list[Any]:
+        """``fn(rank, world_size, *args, **kwargs)`` in every process; the results by rank.
+
+        If any rank fails (or the team does not answer in ``timeout`` seconds)
+        the team is closed, since the other ranks may wait for it forever, and
+        :class:`WorkerError` says why.
+        """
+        if not self.processes:
+            raise RuntimeError("this team is not running: start it (again) first")
+        for queue in self._tasks:
+            queue.put((fn, args, kwargs))
+        try:
+            return self._collect(getattr(fn, "__name__", "the task"), timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def _collect(self, what: str, timeout: float | None = None) -> list[Any]:
+        values: dict[int, Any] = {}
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while len(values) < self.world_size:
+            try:
+                rank, status, value = self._results.get(timeout=0.2)
+            except queue_module.Empty:
+                dead = [p for p in self.processes if p.exitcode is not None]
+                if dead:
+                    raise WorkerError(f"{dead[0].name} died with exit code {dead[0].exitcode} "
+                                      f"while the team was to {what}") from None
+                if time.monotonic() > deadline:
+                    raise WorkerError(f"the team did not {what} within the time limit "
+                                      f"({len(values)} of {self.world_size} ranks answered)"
+                                      ) from None
+                continue
+            if status == "error":
+                raise WorkerError(f"rank {rank} failed:\n{value}")
+            values[rank] = value
+        return [values[rank] for rank in range(self.world_size)]
+
+    def close(self) -> None:
+        """Tell every process to stop, then reap them (terminate, kill if need be)."""
+        for queue in self._tasks:
+            with contextlib.suppress(Exception):
+                queue.put(None)
+        reap(self.processes)
+        self.processes = []
+        for queue in [*self._tasks, self._results]:
+            if queue is not None:
+                queue.cancel_join_thread()  # a task no process will read is dropped, not awaited
+                queue.close()
+        self._tasks, self._results = [], None
+
+    @property
+    def alive(self) -> list[int]:
+        """The process ids of this team's processes that are still running."""
+        return [p.pid for p in self.processes if p.is_alive()]
 
 
 # ---------------------------------------------------------------------------
@@ -258,10 +419,15 @@ def train_digits(rank: int, world_size: int, x: np.ndarray, y: np.ndarray, *,
     local batches of ``global_batch / world_size``, split into
     ``accumulation`` micro-batches whose gradients are only synchronised on
     the last one (``no_sync`` on the others). Returns the final weights
-    (rank 0's; every rank holds the same), the losses, and step timings.
+    (rank 0's; every rank holds the same), the losses, step timings, and
+    ``phases``: the seconds spent building the data pipeline and the model
+    (with DDP's wrapping, which broadcasts rank 0's weights), and in the loop;
+    and how many modules the set-up imported (the first ``DistributedDataParallel``
+    in a process imports ``torch._dynamo``, which it asks how compiled DDP behaves).
     """
     import contextlib
 
+    entered, modules = time.perf_counter(), len(sys.modules)
     import torch
     from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
@@ -282,6 +448,7 @@ def train_digits(rank: int, world_size: int, x: np.ndarray, y: np.ndarray, *,
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     loss_fn = torch.nn.CrossEntropyLoss()
     losses, step_seconds = [], []
+    looping, imported = time.perf_counter(), len(sys.modules) - modules
     for epoch in range(epochs):
         sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every rank
         for xb, yb in loader:
@@ -298,61 +465,90 @@ def train_digits(rank: int, world_size: int, x: np.ndarray, y: np.ndarray, *,
             optimizer.step()
             step_seconds.append(time.perf_counter() - started)
             losses.append(total)
+    looped = time.perf_counter()
     module = model.module if world_size > 1 else model
     return {"rank": rank, "weights": {k: v.detach().numpy().copy()
                                       for k, v in module.state_dict().items()},
             "losses": losses, "step_seconds": step_seconds,
-            "examples_seen": len(sampler) * epochs}
+            "examples_seen": len(sampler) * epochs,
+            "phases": {"set-up": looping - entered, "training loop": looped - looping},
+            "modules_imported_in_set_up": imported}
 
 
 def communication_cost(rank: int, world_size: int, x: np.ndarray, y: np.ndarray, *,
-                       hidden: int = 512, batch: int = 128, steps: int = 20,
+                       hidden: int = 512, batch: int = 128, steps: int = 8, rounds: int = 2,
                        bucket_caps: Sequence[float] = (25.0, 0.05)) -> dict[str, Any]:
-    """Time one DDP step with and without gradient synchronisation, and one all-reduce.
+    """Time a data-parallel step's parts, in the ranks themselves (seconds of the fastest step).
 
-    ``no_sync`` steps compute the same forward and backward without the
-    all-reduce, so the difference between the two timings is what the
-    communication costs once DDP has overlapped what it could with the
-    backward pass. Bucket sizes (MB) change how many all-reduces are issued.
+    - ``alone``: this rank's step (forward and backward on ``batch`` examples, no
+      DDP) while every other rank waits at a barrier; ``alone, the global batch``:
+      the same on ``world_size * batch`` examples, what one process would compute;
+    - ``together, no_sync``: every rank's DDP step at once, without the all-reduce
+      (``no_sync``): the same arithmetic as ``alone``, with the ranks competing for
+      the machine;
+    - ``together, synchronised, bucket_cap_mb=c``: the real DDP step, whose
+      all-reduces overlap the backward pass in buckets of ``c`` MB;
+    - ``one all_reduce of every gradient``: the communication by itself.
+
+    The measurements take turns, ``rounds`` times over, so that a machine whose
+    load changes affects them alike, and each reports its fastest step: on a busy
+    machine most steps are interrupted by other programs, and the fastest one is
+    closest to what the step itself costs.
     """
     import torch
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel as DDP
 
-    xb = torch.as_tensor(x[rank * batch:(rank + 1) * batch])
-    yb = torch.as_tensor(y[rank * batch:(rank + 1) * batch])
     loss_fn = torch.nn.CrossEntropyLoss()
-    timings: dict[str, float] = {}
-    for cap in bucket_caps:
-        model = DDP(digits_mlp(hidden), bucket_cap_mb=cap)
+    local = (torch.as_tensor(x[rank * batch:(rank + 1) * batch]),
+             torch.as_tensor(y[rank * batch:(rank + 1) * batch]))
+    whole = (torch.as_tensor(x[:world_size * batch]), torch.as_tensor(y[:world_size * batch]))
+    plain = digits_mlp(hidden)
+    models = {cap: DDP(digits_mlp(hidden), bucket_cap_mb=cap) for cap in bucket_caps}
 
-        def step(model=model):
-            model.zero_grad()
-            loss_fn(model(xb), yb).backward()
+    def step(model, data):
+        model.zero_grad()
+        loss_fn(model(data[0]), data[1]).backward()
 
-        for label, sync in (("no_sync", False), ("synchronised", True)):
-            samples = []
-            for i in range(steps + 3):
+    def fastest_seconds(fn, together: bool) -> float:
+        samples = []
+        for i in range(steps + 2):  # two warm-up steps
+            if together:
                 dist.barrier()
-                started = time.perf_counter()
-                if sync:
-                    step()
-                else:
-                    with model.no_sync():
-                        step()
-                if i >= 3:
-                    samples.append(time.perf_counter() - started)
-            key = "no_sync" if label == "no_sync" else f"synchronised, bucket_cap_mb={cap:g}"
-            timings[key] = float(np.median(samples))
-    grads = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-    samples = []
-    for _ in range(steps):
-        dist.barrier()
-        started = time.perf_counter()
-        dist.all_reduce(grads)
-        samples.append(time.perf_counter() - started)
-    timings["one all_reduce of every gradient"] = float(np.median(samples))
-    return {"rank": rank, "seconds": timings, "gradient_bytes": grads.numel() * 4}
+            started = time.perf_counter()
+            fn()
+            if i >= 2:
+                samples.append(time.perf_counter() - started)
+        return min(samples)
+
+    runs: dict[str, list[float]] = {}
+
+    def keep(key, value):
+        runs.setdefault(key, []).append(value)
+
+    first = models[bucket_caps[0]]
+    for _ in range(rounds):
+        for turn in range(world_size):  # one rank at a time; the others wait at the barrier
+            dist.barrier()
+            if rank == turn:
+                keep("alone", fastest_seconds(lambda: step(plain, local), together=False))
+                keep("alone, the global batch",
+                     fastest_seconds(lambda: step(plain, whole), together=False))
+            dist.barrier()
+
+        def unsynchronised():
+            with first.no_sync():
+                step(first, local)
+
+        keep("together, no_sync", fastest_seconds(unsynchronised, together=True))
+        for cap, model in models.items():
+            keep(f"together, synchronised, bucket_cap_mb={cap:g}",
+                 fastest_seconds(lambda model=model: step(model, local), together=True))
+        grads = torch.cat([p.detach().reshape(-1) for p in first.parameters()])
+        keep("one all_reduce of every gradient",
+             fastest_seconds(lambda grads=grads: dist.all_reduce(grads), together=True))
+    return {"rank": rank, "seconds": {k: min(v) for k, v in runs.items()},
+            "gradient_bytes": grads.numel() * 4}
 
 
 def fsdp_train(rank: int, world_size: int, x: np.ndarray, y: np.ndarray, *,
