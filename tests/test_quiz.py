@@ -19,6 +19,10 @@ try:
     from dlcourse.drift import psi
 except ReferenceCodeForbidden as error:
     print("refused:", error)
+try:
+    from dlcourse import faults
+except ReferenceCodeForbidden as error:
+    print("refused too:", error)
 import dlcourse.data                      # declared
 from dlcourse.checks import check         # always: it imports dlcourse.protocol itself
 import numpy                              # not dlcourse: never judged
@@ -33,6 +37,7 @@ def test_an_undeclared_module_is_refused_with_the_reason_and_the_rest_imports():
     assert ("refused: quiz07_production does not let answers use dlcourse.drift: a task is "
             "not answered by calling the course's own reference code") in done.stdout
     assert "Parts of dlcourse this quiz allows: dlcourse.data." in done.stdout
+    assert "refused too: quiz07_production does not let answers use dlcourse.faults" in done.stdout
     assert "allowed: data, checks" in done.stdout
 
 

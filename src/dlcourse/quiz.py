@@ -53,7 +53,9 @@ class _Guard(importlib.abc.MetaPathFinder):
             return None
         if _imported_by_dlcourse():
             return None
-        raise ReferenceCodeForbidden(message(self.quiz, fullname, self.allowed), name=fullname)
+        # No ``name``: ``from dlcourse import drift`` would swallow a ModuleNotFoundError
+        # named after the submodule and say only "cannot import name 'drift'".
+        raise ReferenceCodeForbidden(message(self.quiz, fullname, self.allowed))
 
 
 def _imported_by_dlcourse() -> bool:
