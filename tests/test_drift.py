@@ -84,3 +84,16 @@ def test_psi_per_feature_reuses_precomputed_edges():
     edges = drift.feature_edges(reference)
     assert np.array_equal(drift.psi_per_feature(reference, current, edges=edges),
                           drift.psi_per_feature(reference, current))
+
+
+def test_feature_bins_agree_with_psi_per_column_and_pad_tied_columns():
+    rng = np.random.default_rng(5)
+    reference = np.c_[rng.normal(size=300), rng.integers(0, 3, 300), np.zeros(300)]
+    current = np.c_[rng.normal(0.4, 1, size=90), rng.integers(0, 4, 90), rng.random(90)]
+    bins = drift.FeatureBins(reference)
+    expected = [drift.psi(drift.binned_counts(reference[:, j], e),
+                          drift.binned_counts(current[:, j], e))
+                for j, e in enumerate(drift.feature_edges(reference))]
+    assert np.allclose(bins.psi(current), expected, rtol=1e-12)
+    assert bins.counts(current).sum(axis=1).tolist() == [90, 90, 90]
+    assert bins.psi(reference) == pytest.approx([0, 0, 0], abs=1e-12)

@@ -6,6 +6,8 @@ where each statistic is explained and the stream of requests is generated.
 - :func:`psi` is the population stability index of two binned distributions;
   an empty bin is given the proportion ``eps`` instead of 0, so the index
   stays finite.
+- :func:`psi_per_feature` (or :class:`FeatureBins`, which keeps the
+  reference's bins and counts) is the PSI of every column;
 - :func:`ks_per_feature` runs a two-sample Kolmogorov-Smirnov test on every
   column at once.
 - :func:`mmd_rbf` is the (biased) maximum mean discrepancy with a Gaussian
@@ -74,12 +76,41 @@ def psi_per_feature(reference, current, bins: int = 10, eps: float = EPS,
                     edges: list[np.ndarray] | None = None) -> np.ndarray:
     """PSI of every column of ``current`` against the same column of ``reference``.
 
-    Pass ``edges`` from :func:`feature_edges` to skip recomputing the bins.
+    Pass ``edges`` from :func:`feature_edges` to skip recomputing the bins (or use a
+    :class:`FeatureBins`, which also keeps the reference's counts).
     """
-    reference, current = np.asarray(reference), np.asarray(current)
-    edges = feature_edges(reference, bins) if edges is None else edges
-    return np.array([psi(binned_counts(reference[:, j], e), binned_counts(current[:, j], e), eps)
-                     for j, e in enumerate(edges)])
+    return FeatureBins(reference, bins, edges=edges).psi(current, eps)
+
+
+class FeatureBins:
+    """The bins of every column of a reference sample, and its counts in them.
+
+    Made once per reference; :meth:`psi` then scores a window of requests with only the
+    window's counts to compute, which is what a monitor does for every window. Columns
+    with fewer distinct quantiles (ties) have fewer bins; the others are padded with
+    empty bins, which add nothing to the PSI.
+    """
+
+    def __init__(self, reference, bins: int = 10, edges: list[np.ndarray] | None = None):
+        reference = np.asarray(reference)
+        self.edges = feature_edges(reference, bins) if edges is None else edges
+        width = max(len(e) for e in self.edges) - 2                # inner edges per column
+        self.inner = np.full((len(self.edges), max(width, 0)), np.inf)
+        for j, e in enumerate(self.edges):
+            self.inner[j, :len(e) - 2] = e[1:-1]
+        self.reference_counts = self.counts(reference)
+
+    def counts(self, values) -> np.ndarray:
+        """Counts per bin of each column of ``values``: shape (columns, bins)."""
+        values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+        index = (values[:, :, None] >= self.inner[None]).sum(axis=2)   # (rows, columns)
+        bins = self.inner.shape[1] + 1
+        flat = index + bins * np.arange(values.shape[1])[None, :]
+        return np.bincount(flat.ravel(), minlength=bins * values.shape[1]).reshape(-1, bins)
+
+    def psi(self, current, eps: float = EPS) -> np.ndarray:
+        """PSI of every column of ``current`` against the reference."""
+        return np.asarray(psi(self.reference_counts, self.counts(current), eps))
 
 
 def ks_per_feature(reference, current):
@@ -91,19 +122,24 @@ def ks_per_feature(reference, current):
     and accurate for samples of a hundred or more (``scipy.stats.ks_2samp``
     is exact for small samples, and much slower). A column that is constant in
     both samples has statistic 0 and p-value 1.
+
+    All columns at once: the pooled values are sorted column by column, the two
+    CDFs are running counts of which sample each sorted value came from, and
+    they are compared at the last of each run of tied values.
     """
     from scipy.special import kolmogorov
 
     reference = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
     current = np.asarray(current, dtype=np.float64).reshape(len(current), -1)
     n, m = len(reference), len(current)
-    pooled = np.concatenate([reference, current])                     # (n + m, features)
-    ref_sorted, cur_sorted = np.sort(reference, axis=0), np.sort(current, axis=0)
-    statistic = np.empty(pooled.shape[1])
-    for j in range(pooled.shape[1]):
-        cdf_ref = np.searchsorted(ref_sorted[:, j], pooled[:, j], side="right") / n
-        cdf_cur = np.searchsorted(cur_sorted[:, j], pooled[:, j], side="right") / m
-        statistic[j] = np.abs(cdf_ref - cdf_cur).max()
+    pooled = np.concatenate([reference, current]).T                   # (features, n + m)
+    order = np.argsort(pooled, axis=1)  # ties: any order, only the last of a run counts
+    values = np.take_along_axis(pooled, order, axis=1)
+    from_reference = order < n
+    gap = np.abs(np.cumsum(from_reference, axis=1) / n - np.cumsum(~from_reference, axis=1) / m)
+    last_of_run = np.ones_like(from_reference)
+    last_of_run[:, :-1] = values[:, 1:] != values[:, :-1]
+    statistic = np.where(last_of_run, gap, 0.0).max(axis=1)
     p_value = np.clip(kolmogorov(np.sqrt(n * m / (n + m)) * statistic), 0.0, 1.0)
     return statistic, p_value
 
