@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 #: Seconds each lesson may take on the 2-core reference machine.
 BUDGETS = {"01_frameworks": 120, "02_autograd": 90, "03_training": 150,
            "04_style_transfer": 180, "05_deployment": 240, "06_scaling": 180,
-           "07_production": 180}
+           "07_production": 180, "08_trust": 180}
 
 
 def time_lesson(path: Path) -> tuple[float, bool]:
