@@ -24,6 +24,8 @@ def _release(args) -> int:
     for released in release(args.quizzes or None):
         print(f"released {released.quiz}: {released.notebook} "
               f"({released.checks} checks, {released.points:g} autograded points)")
+        for warning in released.warnings:
+            print(f"dlcourse release: warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -67,7 +69,7 @@ def _autograde(args) -> int:
     chosen = {name: value for name, value in (("workers", args.workers),
                                               ("scheduler", args.scheduler)) if value is not None}
     results = autograde(args.quiz, students=args.student or None, force=args.force,
-                        sandbox=not args.no_sandbox, **chosen)
+                        sandbox=not args.no_sandbox, notebooks=args.notebook or None, **chosen)
     failed = [student for student, result in results.items() if result.error]
     print(f"{args.quiz}: {len(results)} submission(s) graded into the gradebook and autograded/"
           + (f"; could not grade {', '.join(failed)}" if failed else ""))
@@ -82,7 +84,18 @@ def _scores(args) -> int:
     from .config import find_course_root
     from .grading.store.gradebook import scores
 
-    rows = scores(find_course_root())
+    root = find_course_root()
+    if args.canvas:
+        from nbgrader.api import Gradebook
+
+        from .grading.store.canvas import write_canvas_csv
+        from .grading.store.gradebook import course_id, database_url
+
+        with Gradebook(database_url(root), course_id(root)) as gradebook:
+            print(f"Canvas's gradebook CSV: {write_canvas_csv(gradebook, args.canvas)}",
+                  file=sys.stderr)
+    rows = scores(root)
+    # The score is the final one, the late penalty taken off, as the Canvas export has it.
     header = ["student", "quiz", "score", "max_score", "needs_manual_grade"]
     if args.csv:
         writer = csv.writer(sys.stdout)
@@ -97,8 +110,9 @@ def _scores(args) -> int:
     width = max(len("student"), *(len(row.student) for row in rows))
     print(f"{'student':<{width}}  {'quiz':<22} {'score':>7}  manual grading")
     for row in rows:
+        late = f"  (late: {row.late_penalty:g} taken off)" if row.late_penalty else ""
         print(f"{row.student:<{width}}  {row.quiz:<22} {row.score:>3g}/{row.max_score:<3g}  "
-              f"{'pending' if row.needs_manual_grade else 'done'}")
+              f"{'pending' if row.needs_manual_grade else 'done':<7}{late}")
     return 0
 
 
@@ -163,14 +177,22 @@ def parser() -> argparse.ArgumentParser:
     batch.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on the Dask cluster of this scheduler (tcp://host:8786, or "
                        "a scheduler file), one task per submission, instead of on this host")
-    batch.add_argument("--force", action="store_true",
+    batch.add_argument("--notebook", action="append", metavar="NAME",
+                       help="grade only this notebook of each submission (a name or glob, "
+                       "repeatable; the others keep their stored results)")
+    batch.add_argument("--force", "-f", action="store_true",
                        help="regrade submissions already graded against the same source and key")
     batch.add_argument("--no-sandbox", action="store_true",
                        help="run submissions without a sandbox, as you (only for trusted work)")
     batch.set_defaults(run=_autograde)
 
-    table = commands.add_parser("scores", help="the gradebook as a table")
+    table = commands.add_parser(
+        "scores", help="the gradebook as a table: each submission's final score (late "
+        "penalty taken off, as in the Canvas export)")
     table.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    table.add_argument("--canvas", metavar="PATH",
+                       help="also write Canvas's gradebook CSV to PATH (as nbgrader export "
+                       "--exporter dlcourse.grading.store.canvas.CanvasExportPlugin does)")
     table.set_defaults(run=_scores)
 
     notes = commands.add_parser("feedback", help="per-student feedback pages, no hidden content")

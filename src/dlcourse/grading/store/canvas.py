@@ -15,8 +15,9 @@ What goes in each column:
   whose student ids are the university's ids matches without the LMS id;
 - each assignment's cell: the final score as stock nbgrader's CSV export
   computes it, the total (autograded and manual scores) minus the late
-  penalty; empty when the student did not submit (Canvas leaves an empty cell
-  ungraded, where a 0 would be a grade).
+  penalty (:func:`.gradebook.final_score`, which ``dlcourse scores`` shows too);
+  empty when the student did not submit (Canvas leaves an empty cell ungraded,
+  where a 0 would be a grade).
 
 Use it from nbgrader (``nbgrader export --exporter
 dlcourse.grading.store.canvas.CanvasExportPlugin --to canvas.csv``) or from
@@ -30,6 +31,8 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
+
+from .gradebook import final_score
 
 #: The student columns Canvas expects before the assignments, in its order.
 STUDENT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -46,8 +49,7 @@ def _final_score(gradebook: Gradebook, assignment: str, student: str) -> float |
         submission = gradebook.find_submission(assignment, student)
     except MissingEntry:
         return None
-    penalty = submission.late_submission_penalty or 0.0
-    return round(float(submission.score) - float(penalty), 6)
+    return final_score(submission)
 
 
 def canvas_rows(gradebook: Gradebook, *, assignments: list[str] | None = None,

@@ -5,6 +5,11 @@ gets the autograder's score, and free-text items are left needing a manual
 grade, so a person grades them in the formgrader. A manual score someone
 already gave is never overwritten. The gradebook is SQLite by default or any
 SQLAlchemy URL nbgrader accepts (``c.CourseDirectory.db_url``).
+
+Read back: each submission's final score (:func:`final_score`: the total less the
+late penalty, what ``dlcourse scores`` and the Canvas export both show), the
+comments a person wrote in the formgrader (:func:`comments`, shown in feedback) and
+a quiz's due date.
 """
 
 from __future__ import annotations
@@ -89,17 +94,27 @@ def store(root: Path, quiz: str, student: str, result: GradeResult,
         assign_late_penalties(config, url, quiz, notebook, student)
 
 
+def final_score(submission) -> float:
+    """A submission's score as every export shows it: its total (autograded and manual
+    scores) less the late penalty the gradebook holds (nbgrader's CSV export's rule)."""
+    penalty = float(submission.late_submission_penalty or 0.0)
+    return round(float(submission.score) - penalty, 6)
+
+
 @dataclass(frozen=True)
 class ScoreRow:
     student: str
     quiz: str
+    #: the final score: the total less the late penalty (:func:`final_score`)
     score: float
     max_score: float
     needs_manual_grade: bool
+    #: the late penalty taken off, in points (0 when on time)
+    late_penalty: float = 0.0
 
 
 def scores(root: Path) -> list[ScoreRow]:
-    """Every submission's total in the gradebook, by quiz then student."""
+    """Every submission's final score in the gradebook, by quiz then student."""
     from nbgrader.api import Gradebook
 
     rows = []
@@ -107,8 +122,9 @@ def scores(root: Path) -> list[ScoreRow]:
         for assignment in sorted(gradebook.assignments, key=lambda a: a.name):
             for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
                 rows.append(ScoreRow(submission.student.id, assignment.name,
-                                     float(submission.score), float(submission.max_score),
-                                     bool(submission.needs_manual_grade)))
+                                     final_score(submission), float(submission.max_score),
+                                     bool(submission.needs_manual_grade),
+                                     float(submission.late_submission_penalty or 0.0)))
     return rows
 
 
@@ -154,3 +170,32 @@ def manual_scores_of_quiz(root: Path, quiz: str) -> dict[str, dict[str, float | 
                     student[grade.name] = (None if grade.manual_score is None
                                            else float(grade.manual_score))
     return scores
+
+
+def comments(root: Path, quiz: str, student: str) -> dict[tuple[str, str], str]:
+    """The comments on one submission, by (notebook, cell's grade id): what a person wrote
+    in the formgrader (else an autograder's comment), where there is one."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    found: dict[tuple[str, str], str] = {}
+    with Gradebook(database_url(root), course_id(root)) as gradebook:
+        try:
+            submission = gradebook.find_submission(quiz, student)
+        except MissingEntry:
+            return found
+        for notebook in submission.notebooks:
+            for comment in notebook.comments:
+                if comment.comment and comment.comment.strip():
+                    found[notebook.name, comment.name] = comment.comment.strip()
+    return found
+
+
+def due_date(root: Path, quiz: str) -> datetime | None:
+    """The quiz's due date in the gradebook (UTC, naive as nbgrader keeps it), if set."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(database_url(root), course_id(root)) as gradebook:
+        try:
+            return gradebook.find_assignment(quiz).duedate
+        except MissingEntry:
+            return None
