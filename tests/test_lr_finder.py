@@ -39,3 +39,22 @@ def test_lr_find_rejects_bad_ranges():
     with pytest.raises(ValueError):
         lr_finder.lr_find(model, loader, loss_fn=torch.nn.CrossEntropyLoss(),
                           optimizer=optimizer, start_lr=1.0, end_lr=0.1)
+
+
+def test_suggestions_and_a_readable_plot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rates = tuple(np.geomspace(1e-5, 10, 61))
+    logs = np.log10(rates)
+    losses = tuple(2 - np.tanh(2 * (logs + 2)) + np.where(logs > -0.5, 40 * (logs + 0.5) ** 2, 0))
+    result = lr_finder.LRFinderResult(rates, losses)
+    assert np.isclose(result.steepest, 1e-2, rtol=0.25)
+    assert result.minimum < 1 and np.isclose(result.suggestion, result.minimum / 10)
+    figure = lr_finder.plot_lr_find(result)
+    ax = figure.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_xlim() == (rates[0], rates[-1])
+    low, high = ax.get_ylim()
+    assert low < min(losses) and max(losses) > high > losses[0]  # the blow-up is cut off
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert any("suggestion" in label for label in labels)

@@ -1,10 +1,13 @@
 """A small PyTorch training loop that calls callbacks, as Keras's ``fit`` does.
 
-Taught in lesson 03 (``notebooks/03_training.ipynb``, "Training that watches
-itself"), where Keras's ``EarlyStopping``, ``ModelCheckpoint`` and
-``ReduceLROnPlateau`` are used first and then rebuilt here for PyTorch. It
-extends :func:`dlcourse.training.fit` (lesson 01) with hooks; that simpler
-loop stays as it is.
+Lesson 03 (``notebooks/03_training.ipynb``, "Training that watches itself")
+writes the callback protocol, the loop that calls it (``fit_with_callbacks``)
+and ``EarlyStopping`` in the open, after using Keras's callbacks. This module
+is that code, kept for the later sections and your own projects, with a
+progress bar, gradient clipping, ``mode``/``min_delta`` for the monitors, and
+three more callbacks written against the same hooks: ``ModelCheckpoint``,
+``ReduceLROnPlateau`` and ``LRScheduler``. The batches run through
+:func:`dlcourse.training.train_epoch` (lesson 01's loop).
 
 A callback is an object with any of the methods ``on_train_begin(loop)``,
 ``on_epoch_begin(loop, epoch)``, ``on_batch_end(loop, step, loss)``,
