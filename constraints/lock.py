@@ -52,8 +52,6 @@ OLDEST_PLATFORM = "x86_64-manylinux_2_28"
 NOT_FROM_COLAB = {
     "ipython": "nbgrader 0.9 (Validate, the grader) needs IPython 8.10 or later; Colab has 7.34",
     "notebook": "nbgrader 0.9 needs Notebook 7; Colab has 6.5 (its own front-end uses neither)",
-    "traitlets": "the grader (grader extra) needs traitlets 5.15 or later, whose Integer "
-                 "traits take the float timeouts it gives nbclient; Colab has 5.7.1",
     "nvidia-*": "torch 2.11.0 from the package index (the stand-in for Colab's +cpu build) "
                 "pins its own CUDA libraries; Colab's CPU build needs none",
 }

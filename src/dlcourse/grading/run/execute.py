@@ -6,7 +6,13 @@ chance); each cell gets an outcome saying whether it ran, raised, timed out,
 or never ran because the kernel died or the notebook's time was up.
 
 The kernel runs with ``DLCOURSE_CHECK_MODE=record`` in ``workdir``, so
-``check`` only records and the comparison happens in the grader. With a
+``check`` only records and the comparison happens in the grader; ``environment``
+adds variables (grading sets nbgrader's ``NBGRADER_EXECUTION``, as ``nbgrader
+autograde`` and Validate set it). Whether a cell raised is read from the kernel's
+execute reply, as nbgrader's ``Execute`` reads it, not only from its error outputs:
+a submission that silences IPython's traceback display (the "showtraceback
+exploit") still has its cell's error counted, and the error is written into the
+cell's outputs where the kernel sent none. With a
 sandbox (the default for grading), the kernel runs under bubblewrap
 (:mod:`.sandbox`) and talks to the grader over IPC sockets in a runtime
 folder of its scratch space: it has no network to reach a TCP port. Cells
@@ -34,6 +40,7 @@ from nbclient.exceptions import DeadKernelError
 from ...checks import MIME_TYPE, MODE_VARIABLE, RECORD_ONLY
 from ...config import option_default
 from ..prepare import package_view
+from ..prepare.settings import nbgrader_settings
 from . import sandbox as sandboxing
 from .scratch import size_text
 
@@ -61,6 +68,25 @@ class Limits:
         return cls(options.cell_timeout, options.notebook_timeout, options.startup_timeout,
                    options.kernel_name, options.max_output_bytes,
                    sandboxing.SandboxLimits.from_options(options) if sandbox else None)
+
+    @classmethod
+    def for_course(cls, root: Path, *, sandbox: bool = True) -> Limits:
+        """The limits of the course at ``root``: its ``c.Grading`` options, and nbgrader's
+        ``c.Execute.timeout`` and ``startup_timeout`` where it sets them
+        (:mod:`..prepare.settings`; a timeout of ``None`` leaves a cell the notebook's
+        whole time). Raises :class:`..prepare.settings.SettingError` for a setting of
+        nbgrader's that dlcourse cannot honour."""
+        from ...config import grading_options
+
+        limits = cls.from_options(grading_options(root), sandbox=sandbox)
+        settings = nbgrader_settings(root)
+        if settings.cell_timeout is not None:
+            limits = replace(limits, cell_timeout=min(settings.cell_timeout,
+                                                      limits.notebook_timeout))
+        if settings.startup_timeout is not None:
+            limits = replace(limits, startup_timeout=min(settings.startup_timeout,
+                                                         limits.notebook_timeout))
+        return limits
 
 
 @dataclass(frozen=True)
@@ -106,6 +132,13 @@ class _Client(NotebookClient):
     timed_out: bool = False
     output_budget: dict
     sandbox_setup: tuple | None = None
+    #: the content of each executed cell's execute reply, by cell index
+    replies: dict
+
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply):
+        if exec_reply is not None:
+            self.replies[cell_index] = exec_reply.get("content", {})
+        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True
@@ -140,9 +173,10 @@ class _Client(NotebookClient):
         return self.km
 
 
-def _write_kernelspec(sandbox: sandboxing.Sandbox, kernels: Path) -> None:
+def _write_kernelspec(sandbox: sandboxing.Sandbox, kernels: Path,
+                      extra: dict[str, str] | None = None) -> None:
     """Write the sandboxed kernel's spec into the kernel folder ``kernels``."""
-    env = {**sandbox.environment(), MODE_VARIABLE: RECORD_ONLY}
+    env = {**sandbox.environment(), **(extra or {}), MODE_VARIABLE: RECORD_ONLY}
     argv = sandbox.command(
         [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], env=env)
     folder = kernels / KERNEL_NAME
@@ -153,29 +187,52 @@ def _write_kernelspec(sandbox: sandboxing.Sandbox, kernels: Path) -> None:
     (folder / "kernel.json").write_text(json.dumps(spec))
 
 
-def kernel_environment() -> dict[str, str]:
-    """The environment of an unsandboxed grading kernel: ours, checks in record-only mode."""
-    env = dict(os.environ)
+#: What nbgrader sets while it autogrades (``nbgrader autograde``) and validates
+#: (Validate): ``NBGRADER_EXECUTION`` is ``autograde`` or ``validate``.
+EXECUTION_VARIABLE = "NBGRADER_EXECUTION"
+
+
+def grading_environment(execution: str | None) -> dict[str, str]:
+    """The variables nbgrader sets in a kernel it runs for ``execution`` (``"autograde"``
+    or ``"validate"``; ``None``: none, as when a solution is run at release)."""
+    if execution is None:
+        return {}
+    if execution not in ("autograde", "validate"):
+        raise ValueError(f"unknown execution {execution!r}")
+    extra = {EXECUTION_VARIABLE: execution}
+    if execution == "validate":
+        extra["NBGRADER_VALIDATING"] = "1"
+    return extra
+
+
+def kernel_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of an unsandboxed grading kernel: ours, checks in record-only mode,
+    ``extra`` added (nbgrader's variables of a run that has none are dropped)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in (EXECUTION_VARIABLE, "NBGRADER_VALIDATING")}
+    env.update(extra or {})
     env[MODE_VARIABLE] = RECORD_ONLY
     return env
 
 
 def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits,
-        dlcourse_modules: tuple[str, ...] | None = None) -> list[CellOutcome]:
+        dlcourse_modules: tuple[str, ...] | None = None,
+        environment: dict[str, str] | None = None) -> list[CellOutcome]:
     """Execute the code cells of ``notebook`` in place; return one outcome per code cell.
 
     In a sandbox, ``workdir`` is best the working folder of an open scratch
     space (:func:`.sandbox.scratch_folder`): what the kernel writes there then
     counts against its ceiling. ``dlcourse_modules`` (a quiz's declared modules,
     :mod:`.package_view`) limits what of the ``dlcourse`` package the kernel
-    can import; ``None`` shows the whole package.
+    can import; ``None`` shows the whole package. ``environment`` adds variables to
+    the kernel's (:func:`grading_environment`).
 
     Raises :class:`.sandbox.SandboxUnavailable` if a sandbox is asked for and
     cannot be made.
     """
     client = _Client(
         notebook,
-        timeout=limits.cell_timeout,
+        timeout=int(limits.cell_timeout),  # an Integer trait: traitlets before 5.15 refuses floats
         startup_timeout=int(limits.startup_timeout),
         kernel_name=limits.kernel_name,
         allow_errors=True,
@@ -189,22 +246,23 @@ def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits,
         shutdown_kernel="immediate",
     )
     client.output_budget = {}
+    client.replies = {}
     client.max_output_bytes = limits.max_output_bytes
     if limits.sandbox is None:
-        return _run_cells(client, notebook, limits, {"env": kernel_environment()})
+        return _run_cells(client, notebook, limits, {"env": kernel_environment(environment)})
     sandboxing.check_available()
     view = None
     if dlcourse_modules is not None:  # outside anything the kernel can write
         view = package_view.build_view(
             dlcourse_modules, Path(tempfile.mkdtemp(prefix="dlcourse-view-")) / "dlcourse")
     # Its console chatter is of no use to the grader.
-    kernel_options = {"env": kernel_environment(), "stdout": subprocess.DEVNULL,
+    kernel_options = {"env": kernel_environment(environment), "stdout": subprocess.DEVNULL,
                       "stderr": subprocess.DEVNULL}
     # The kernel's spec lies outside anything the kernel can write.
     kernels = Path(tempfile.mkdtemp(prefix="dlcourse-kernels-"))
     try:
         with sandboxing.Sandbox(limits.sandbox, workdir=workdir, package_view=view) as sandbox:
-            _write_kernelspec(sandbox, kernels)
+            _write_kernelspec(sandbox, kernels, environment)
             client.sandbox_setup = (sandbox.runtime, kernels)
             outcomes = _run_cells(client, notebook, limits, kernel_options)
             return _explain_ceilings(outcomes, sandbox, limits.sandbox)
@@ -215,6 +273,32 @@ def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits,
 
 
 _NO_SPACE = "No space left on device"
+
+
+def _reply_error(cell, reply: dict | None) -> dict | None:
+    """The error a cell raised: the kernel's execute reply says whether it raised (as
+    nbgrader's ``Execute.on_cell_executed`` reads it), the error output says where.
+
+    Where the reply has an error and no error output of that type was sent (IPython's
+    ``showtraceback`` replaced or removed by the student's code), the reply's error is
+    appended to the cell's outputs, as nbgrader appends it, and is the cell's error.
+    An error output without an error reply still counts (nbgrader's ``determine_grade``
+    zeroes a cell with an error output).
+    """
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if reply is not None and reply.get("status") == "error":
+        ename = str(reply.get("ename", "") or "")
+        same = next((o for o in errors if str(o.get("ename", "")) == ename), None)
+        if same is not None:
+            return same
+        traceback = [str(line) for line in reply.get("traceback") or []] or [
+            "ERROR: An error occurred while showtraceback was disabled"]
+        output = nbformat.v4.new_output("error", ename=ename or "Error",
+                                        evalue=str(reply.get("evalue", "") or ""),
+                                        traceback=traceback)
+        cell.outputs.append(output)
+        return output
+    return errors[0] if errors else None
 
 
 def _explain_ceilings(outcomes: list[CellOutcome], sandbox: sandboxing.Sandbox,
@@ -268,7 +352,7 @@ def _run_cells(client: _Client, notebook, limits: Limits, kernel_options) -> lis
                 outcomes.append(CellOutcome(index, TIMEOUT, "CellTimeout",
                                             f"stopped after {client.timeout} s", elapsed))
                 continue
-            error = next((o for o in cell.outputs if o.get("output_type") == "error"), None)
+            error = _reply_error(cell, client.replies.get(index))
             count = cell.get("execution_count")
             if error is not None:
                 outcomes.append(CellOutcome(index, ERROR, str(error.get("ename", "")),
