@@ -34,6 +34,11 @@ def test_the_deepest_entry_with_a_hint_is_chosen():
                   ) == "check 'arch': fallback. In your answer: yours is 2.0"
 
 
+def test_a_hint_that_ends_a_sentence_is_not_given_a_second_full_stop():
+    assert failed("c", "b", hint="did you read the section on tracing?") == (
+        "check 'arch': did you read the section on tracing? In your answer: your answer is 'b'")
+
+
 def test_a_wrong_choice_is_named_and_the_right_one_is_not():
     message = failed("c", "b", hint="a graph traced once runs without Python: see lesson 01, "
                      "section 5")

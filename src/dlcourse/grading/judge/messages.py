@@ -28,7 +28,14 @@ MAX_REASON_CHARACTERS = 200
 #: Four or more numbers in a row (an array printed in an exception's message).
 _NUMBER_RUN = re.compile(r"(?:[-+]?\d[\d.eE+-]*[,;\s]+){3,}[-+]?\d[\d.eE+-]*")
 #: How the student's own value is introduced after the hint (report.py strips it to group).
-YOURS = ". In your answer: "
+YOURS = "In your answer: "
+
+
+def with_yours(text: str, yours: str) -> str:
+    """``text``, then what the student's own value shows, as one more sentence."""
+    if not yours:
+        return text
+    return f"{text}{' ' if text.endswith(('.', '?', '!')) else '. '}{YOURS}{yours}"
 
 
 def exception_text(ename: str, evalue: str = "") -> str:
@@ -51,12 +58,12 @@ def check_failed(expected: KeyCheck, found: Difference) -> str:
     entries = [part for part in found.where if isinstance(part, str)]
     if isinstance(hint, dict):  # the hint of the deepest entry on the way that has one
         hint = next((hint[e] for e in reversed(entries) if e in hint), hint.get("*"))
-    yours = f"{YOURS}{found.yours}" if found.yours else ""
     if hint:
-        return f"{name}: {hint}{yours}"
+        return with_yours(f"{name}: {hint}", found.yours)
     if entries:
-        return f"{name}, entry {' / '.join(repr(e) for e in entries)}: {found.what}{yours}"
-    return f"{name}: {found.what}{yours}"
+        return with_yours(f"{name}, entry {' / '.join(repr(e) for e in entries)}: {found.what}",
+                          found.yours)
+    return with_yours(f"{name}: {found.what}", found.yours)
 
 
 def _code(line: str) -> str:

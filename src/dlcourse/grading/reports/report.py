@@ -141,7 +141,7 @@ def failure_kind(message: str) -> str:
     check but no kind of difference) is kept, as the student sees it. Other
     messages keep their words, with code, quoted text and numbers blanked.
     """
-    message = message.strip().split(YOURS)[0]  # the student's own value: not a kind
+    message = re.split(r"(?<=[.?!]) " + YOURS, message.strip())[0].rstrip(".")  # theirs: no kind
     check = re.match(r"check ('[A-Za-z0-9_-]*')(?:,[^:]*)?:?\s*(.*)", message, re.S)
     if check:
         rest = check.group(2)
