@@ -1,45 +1,56 @@
-"""Running a class: the course on JupyterHub with nbgrader's exchange, from release to feedback.
+"""Running a class: the course on JupyterHub, set up as README "Running a class" says.
 
-The test starts the course's JupyterHub (``deploy/jupyterhub/``) on a loopback port, with
-the proxy from npm, real Unix users (one instructor, two students) logging in through
-PAM, and nbgrader's exchange in a folder of its own; people act in Debian's Chromium
-through Playwright, and the instructor's command-line steps run as the instructor's Unix
-user:
+The README's commands, in its order, as root: the repository where only root can enter
+(the README clones it into /root; here a copy of this checkout, its environment
+included, in a folder of mode 0700 that stands in for /root), ``hub.py setup`` (where
+the environment's Python lives in a private folder, as this project's pyenv under
+/root, setup copies it for everyone and says so), ``hub.py add-user`` for two
+instructors and two students, and ``hub.py start`` (what ``make hub`` runs) on loopback
+ports, with the
+proxy from npm, real Unix users logging in through PAM and every folder of the class
+under one temporary folder. Nothing else touches a permission. Then the class, in
+Debian's Chromium through Playwright, with the instructors' command-line steps run as
+the course's account in the environment its terminal has:
 
-1. the instructor releases quiz 01 (``dlcourse release`` was done by the fixture that
-   made the course; ``nbgrader release_assignment``);
-2. student A logs in, fetches the quiz in the Assignments tab, answers three items in the
-   editor (one by hand-graded free text), saves and submits; the due date passes; student
-   B fetches, answers one item and submits, late;
-3. the instructor collects, runs ``dlcourse autograde``, grades A's free-text answer in
-   the formgrader (in a tab of its own: JupyterHub forbids the formgrader's iframe),
-   builds feedback with ``dlcourse feedback`` and releases it with ``nbgrader
-   release_feedback``;
-4. student A fetches the feedback in the Assignments tab and sees the right score and no
-   hidden test; B's stored score carries the late penalty the course's config asks for;
-5. the Canvas CSV holds both final scores; student B cannot open A's submission or
-   feedback through the hub, the file browser or the exchange's folders.
+1. an instructor opens the course (the service ``dlcourse``), whose terminal starts in
+   the course folder with ``dlcourse`` and ``nbgrader`` on PATH; the course sets its
+   late rule ('zero'), ``dlcourse release``, a due date, ``nbgrader release_assignment``;
+2. student A logs in, fetches the quiz (the due date beside it), answers every
+   autograded item and a free-text one, Validate says the notebook passes (TensorFlow's
+   stderr decides nothing), and submits; the due date is moved to the past;
+3. student B runs lesson 01's first cells in ``~/lessons`` (the course package imports
+   in a student's server), answers one item and submits, late;
+4. ``nbgrader collect``, ``dlcourse autograde``; the *second* instructor grades A's
+   free text in the formgrader with a comment; ``dlcourse feedback``, ``nbgrader
+   release_feedback``, ``dlcourse scores --csv > scores.csv`` and the Canvas export;
+5. A fetches her feedback: her score, her own answers and the comment, no hidden test.
+
+Then, one test each, what student B cannot read: scores.csv, canvas.csv, the gradebook,
+A's submitted/, autograded/ and feedback/ folders, keys/, source/, A's submission in
+the exchange, the repository; and what the hub refuses him.
 
 Screenshots of every step go to ``test-artifacts/hub/``. Creating Unix users needs root:
 elsewhere the test is skipped, except under ``CI``, which runs as root and must run it.
+Users, groups and folders the test creates are removed at the end.
 """
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import csv
+import grp
+import importlib.util
 import os
 import pwd
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,22 +58,27 @@ import nbformat
 import pytest
 
 from .chromium import CHROMIUM, CHROMIUM_ARGS, CI
-from .test_browser import CELLS, PANEL, save, solution, type_answer
+from .test_browser import CELLS, PANEL, run_cell, save, solution, type_answer
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy" / "jupyterhub"
 ARTIFACTS = REPO / "test-artifacts" / "hub"
 QUIZ = "quiz01_frameworks"
-ENV_BIN = Path(sys.executable).parent
-INSTRUCTOR, STUDENT_A, STUDENT_B = "dlct-teacher", "dlct-ann", "dlct-bob"
-PASSWORDS = {INSTRUCTOR: "teach-8d1f", STUDENT_A: "ann-51c0", STUDENT_B: "bob-c27e"}
-# What the students answer: (answer cell, its test cell or None for free text).
-A_ANSWERS = ("mc_dtypes_answer", "jax_static_answer", "ft_tracing")
+LESSON = "01_frameworks.ipynb"
+INSTRUCTOR, SECOND_INSTRUCTOR = "dlct-teach", "dlct-tina"
+STUDENT_A, STUDENT_B = "dlct-ann", "dlct-bob"
+ROLES = {INSTRUCTOR: "instructor", SECOND_INSTRUCTOR: "instructor",
+         STUDENT_A: "student", STUDENT_B: "student"}
+PASSWORDS = {INSTRUCTOR: "teach-8d1f", SECOND_INSTRUCTOR: "tina-3e90",
+             STUDENT_A: "ann-51c0", STUDENT_B: "bob-c27e"}
 B_ANSWERS = ("mc_dtypes_answer",)
 MANUAL_ITEM, MANUAL_SCORE = "ft_tracing", 2.0
-HUB_START_S = 120
+COMMENT = "Good: tracing runs the Python body once per signature; say what that means for print."
+HUB_START_S = 180
 #: How long a page may take to show what a step waits for (a busy 2-core machine).
 UI_MS = 120_000
+#: Validate runs the whole quiz (torch, TensorFlow, JAX, Keras) in the student's kernel.
+VALIDATE_MS = 600_000
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -90,8 +106,18 @@ if _why_not():
     pytest.skip(_why_not(), allow_module_level=True)
 
 
+def _load_hub_module():
+    spec = importlib.util.spec_from_file_location("dlcourse_hub_setup", DEPLOY / "hub.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+hubpy = _load_hub_module()
+
+
 def free_port_block() -> int:
-    """A port p with p, p+1 and p+2 free (the proxy, its API and the hub)."""
+    """A port p with p to p+3 free (the proxy, its API, the hub, the course's service)."""
     for _ in range(50):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -99,32 +125,33 @@ def free_port_block() -> int:
         if port > 65000:
             continue
         try:
-            for offset in (1, 2):
+            for offset in (1, 2, 3):
                 with socket.socket() as other:
                     other.bind(("127.0.0.1", port + offset))
         except OSError:
             continue
         return port
-    raise RuntimeError("no block of three free ports on loopback")
+    raise RuntimeError("no block of four free ports on loopback")
 
 
 @dataclass
 class Hub:
     url: str
     base: Path
+    repository: Path
     course: Path
+    share: Path
     exchange: Path
     log: Path
+    record: dict = field(default_factory=dict)
 
     def env(self, user: str) -> dict[str, str]:
-        """What a person's shell has: their home, the course's environment, their role's config."""
-        role = "instructor" if user == INSTRUCTOR else "student"
+        """What the user's terminal on the hub has (the grader's: the course's service)."""
+        kind = "grader" if user == hubpy.GRADER else "student"
         home = pwd.getpwnam(user).pw_dir
         return {"HOME": home, "USER": user, "LOGNAME": user, "LANG": "C.UTF-8",
-                "PATH": f"{ENV_BIN}{os.pathsep}/usr/bin:/bin",
-                "JUPYTER_CONFIG_PATH": str(DEPLOY / "config" / role),
-                "DLCOURSE_EXCHANGE": str(self.exchange),
-                "DLCOURSE_COURSE_ROOT": str(self.course)}
+                **hubpy.server_environment(kind, share=self.share, exchange=self.exchange,
+                                           course=self.course)}
 
     def run_as(self, user: str, *command: str, cwd: Path | None = None,
                check: bool = True) -> subprocess.CompletedProcess:
@@ -141,47 +168,72 @@ class Hub:
                         f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
         return done
 
-
-@contextlib.contextmanager
-def reachable_by_everyone(*paths: Path):
-    """Let every user traverse the folders above ``paths`` for the test, then restore them.
-
-    The class's servers run the course's environment as their own users; where its
-    interpreter lives in a folder only root may enter (a pyenv Python under /root, as on
-    this project's CI machines), the folders on the way get the traverse bit (o+x, no
-    listing) while the test runs. A real class installs the environment where everyone
-    can reach it (README, "Running a class").
-    """
-    changed: dict[Path, int] = {}
-    for path in paths:
-        for folder in [path.resolve(), *path.resolve().parents]:
-            mode = folder.stat().st_mode
-            if folder.is_dir() and not mode & 0o001 and folder not in changed:
-                changed[folder] = mode
-                folder.chmod((mode & 0o7777) | 0o001)
-    try:
-        yield
-    finally:
-        for folder, mode in changed.items():
-            folder.chmod(mode & 0o7777)
+    def course_command(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+        """What an instructor types in the course's terminal (as the course's account)."""
+        return self.run_as(hubpy.GRADER, *command, cwd=self.course, check=check)
 
 
-def _make_users() -> None:
-    hub = [str(ENV_BIN / "python"), str(DEPLOY / "hub.py")]
-    for user in PASSWORDS:
-        with contextlib.suppress(KeyError):  # left by an interrupted run: start clean
-            pwd.getpwnam(user)
-            subprocess.run(["userdel", "--remove", user], capture_output=True)
-    for user, password in PASSWORDS.items():
-        role = "instructor" if user == INSTRUCTOR else "student"
-        subprocess.run([*hub, "add-user", user, "--role", role, "--password", password],
-                       check=True, capture_output=True)
+def _copy_checkout(target: Path) -> None:
+    """``git clone`` and ``make env``, as far as a test can: this checkout's files (tracked
+    and new, hard-linked), its proxy from npm, and its environment (a link to it)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], cwd=REPO, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    node_modules = DEPLOY / "node_modules"
+    files = [REPO / name for name in listed if name] + [
+        Path(folder) / name for folder, _, names in os.walk(node_modules) for name in names]
+    same_disk = REPO.stat().st_dev == target.parent.stat().st_dev
+    for path in files:
+        if not path.exists() and not path.is_symlink():
+            continue  # deleted in the working tree
+        copy = target / path.relative_to(REPO)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            copy.symlink_to(os.readlink(path))
+        elif same_disk:
+            os.link(path, copy)
+        else:
+            shutil.copy2(path, copy)
+    (target / ".venv").symlink_to(REPO / ".venv")
 
 
-def _remove_users() -> None:
-    for user in PASSWORDS:
+def _accounts_before() -> tuple[set[str], set[str]]:
+    users, groups = set(), set()
+    with contextlib.suppress(KeyError):
+        pwd.getpwnam(hubpy.GRADER)
+        users.add(hubpy.GRADER)
+    for group in [*hubpy.GROUPS.values(), hubpy.GRADER]:
+        with contextlib.suppress(KeyError):
+            grp.getgrnam(group)
+            groups.add(group)
+    return users, groups
+
+
+def _remove_accounts(users_before: set[str], groups_before: set[str]) -> None:
+    for user in [*PASSWORDS, *([] if hubpy.GRADER in users_before else [hubpy.GRADER])]:
         subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
+    time.sleep(1)
+    for user in PASSWORDS:
         subprocess.run(["userdel", "--remove", user], capture_output=True)
+    if hubpy.GRADER not in users_before:
+        subprocess.run(["userdel", "--remove", hubpy.GRADER], capture_output=True)
+    for group in [*hubpy.GROUPS.values(), hubpy.GRADER]:
+        if group not in groups_before:
+            subprocess.run(["groupdel", group], capture_output=True)
+
+
+def _hub_command(repository: Path, *arguments: str) -> list[str]:
+    """``.venv/bin/python deploy/jupyterhub/hub.py ...`` of the README, in the repository."""
+    return [str(repository / ".venv" / "bin" / "python"),
+            str(repository / "deploy" / "jupyterhub" / "hub.py"), *arguments]
+
+
+def _setup(repository: Path, folders: list[str], log: Path) -> None:
+    """``hub.py setup``, as the README runs it."""
+    done = subprocess.run(_hub_command(repository, "setup", *folders), cwd=repository,
+                          capture_output=True, text=True, timeout=1800)
+    log.write_text(f"{done.stdout}{done.stderr}")
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -192,43 +244,50 @@ def artifacts():
 
 
 @pytest.fixture(scope="module")
-def hub(released_course, artifacts):
-    """The course's JupyterHub with a class of three, the course folder the instructor's."""
+def hub(artifacts):
+    """The course's JupyterHub, set up by the README's commands, with a class of four."""
     # Outside pytest's own temporary folder, which other users cannot enter.
     base = Path(tempfile.mkdtemp(prefix="dlcourse-hub-test-", dir="/var/tmp"))
     base.chmod(0o755)
-    state, exchange, course = base / "state", base / "exchange", base / "course"
-    subprocess.run([str(ENV_BIN / "python"), str(DEPLOY / "hub.py"), "--state", str(state),
-                    "--exchange", str(exchange), "setup"], check=True, capture_output=True)
-    _make_users()
-    shutil.copytree(released_course, course)
-    with (course / "nbgrader_config.py").open("a") as config:
-        # The late-submission rule of this class: late work scores zero (nbgrader's 'zero').
-        config.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
-    subprocess.run(["chown", "-R", f"{INSTRUCTOR}:{INSTRUCTOR}", str(course)], check=True)
-    course.chmod(0o700)  # keys, gradebook and submissions: the instructor's only
-
+    private = base / "root"  # stands in for /root, where the README clones the repository
+    private.mkdir(mode=0o700)
+    repository = private / "dlcourse"
+    state, exchange = base / "srv" / "dlcourse-hub", base / "srv" / "nbgrader" / "exchange"
+    course, share = base / "srv" / "dlcourse", base / "opt" / "dlcourse"
+    folders = ["--state", str(state), "--exchange", str(exchange), "--course", str(course),
+               "--share", str(share)]
+    users_before, groups_before = _accounts_before()
     log_path = artifacts / "jupyterhub.log"
     server = None
-    with reachable_by_everyone(Path(sys.executable), DEPLOY), log_path.open("w") as log:
-        try:
-            server, url = _start_hub(state, exchange, course, log, log_path)
-            yield Hub(url=url, base=base, course=course, exchange=exchange, log=log_path)
-        finally:
-            if server is not None:
-                _stop(server)
-            _remove_users()
-            shutil.rmtree(base, ignore_errors=True)
+    try:
+        _copy_checkout(repository)
+        for user in PASSWORDS:  # left by an interrupted run: start clean
+            with contextlib.suppress(KeyError):
+                pwd.getpwnam(user)
+                subprocess.run(["userdel", "--remove", user], capture_output=True)
+        _setup(repository, folders, artifacts / "setup.log")
+        for user, password in PASSWORDS.items():
+            subprocess.run(_hub_command(repository, "add-user", user, "--role", ROLES[user],
+                                        "--password", password),
+                           cwd=repository, check=True, capture_output=True)
+        with log_path.open("w") as log:
+            server, url = _start_hub(repository, folders, log, log_path)
+            yield Hub(url=url, base=base, repository=repository, course=course, share=share,
+                      exchange=exchange, log=log_path)
+    finally:
+        if server is not None:
+            _stop(server)
+        _remove_accounts(users_before, groups_before)
+        shutil.rmtree(base, ignore_errors=True)
 
 
-def _start_hub(state: Path, exchange: Path, course: Path, log, log_path: Path):
+def _start_hub(repository: Path, folders: list[str], log, log_path: Path):
     """Start the hub on a free block of ports; another block when one was taken meanwhile."""
     for _ in range(3):
         url = f"http://127.0.0.1:{free_port_block()}"
-        server = subprocess.Popen(
-            [str(ENV_BIN / "python"), str(DEPLOY / "hub.py"), "--state", str(state),
-             "--exchange", str(exchange), "start", "--url", url, "--course", str(course)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(_hub_command(repository, "start", *folders, "--url", url),
+                                  cwd=repository, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
         deadline = time.monotonic() + HUB_START_S
         while server.poll() is None:
             with contextlib.suppress(OSError):
@@ -247,7 +306,7 @@ def _stop(server: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(server.pid, signal.SIGTERM)  # the hub stops the servers it spawned
     try:
-        server.wait(timeout=60)
+        server.wait(timeout=120)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
@@ -299,10 +358,7 @@ def person(browser, hub: Hub, user: str):
 def open_assignment_list(page):
     page.locator(".lm-MenuBar-itemLabel:text-is('Nbgrader')").click()
     page.locator(".lm-Menu-itemLabel:text-is('Assignment List')").click()
-    panel = page.locator("#nbgrader-assignment-list, .nbgrader-AssignmentList, "
-                         "[id*='assignment-list']").first
     expect(page.get_by_text("Released assignments").first).to_be_visible(timeout=UI_MS)
-    return panel
 
 
 def fetched_item(page):
@@ -317,14 +373,28 @@ def fetch(page):
     expect(fetched_item(page)).to_be_visible(timeout=UI_MS)
 
 
+def source_quiz() -> nbformat.NotebookNode:
+    return nbformat.read(REPO / "source" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
+
+
+def every_answer() -> tuple[str, ...]:
+    """Every answer cell of the quiz: code, and free text graded by hand (Validate
+    fails a notebook with a free-text answer left blank)."""
+    return tuple(c.metadata["nbgrader"]["grade_id"] for c in source_quiz().cells
+                 if c.metadata.get("nbgrader", {}).get("solution"))
+
+
+def open_quiz(page, hub: Hub, user: str):
+    page.goto(f"{hub.url}/user/{user}/lab/workspaces/quiz/tree/{QUIZ}/{QUIZ}.ipynb")
+    page.wait_for_selector(f"{PANEL} .jp-Notebook", timeout=120_000)
+
+
 def answer_quiz(page, hub: Hub, user: str, answers: tuple[str, ...]):
     """Open the fetched quiz, type the instructor's answers into ``answers``, save."""
-    notebook_path = f"{QUIZ}/{QUIZ}.ipynb"
-    page.goto(f"{hub.url}/user/{user}/lab/workspaces/quiz/tree/{notebook_path}")
-    page.wait_for_selector(f"{PANEL} .jp-Notebook", timeout=120_000)
-    home = Path(pwd.getpwnam(user).pw_dir)
-    student = nbformat.read(home / notebook_path, as_version=4)
-    source = nbformat.read(hub.course / "source" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
+    open_quiz(page, hub, user)
+    student = nbformat.read(Path(pwd.getpwnam(user).pw_dir) / QUIZ / f"{QUIZ}.ipynb",
+                            as_version=4)
+    source = source_quiz()
     index = {c.metadata["nbgrader"]["grade_id"]: i for i, c in enumerate(student.cells)
              if "grade_id" in c.metadata.get("nbgrader", {})}
     cells = page.locator(CELLS)
@@ -346,12 +416,11 @@ def submit(page):
 
 
 def points_of(grade_ids: tuple[str, ...]) -> float:
-    """The points of the autograded items whose answers are in ``grade_ids`` (their tests)."""
-    source = nbformat.read(REPO / "source" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
-    tests = {"mc_dtypes_answer": ("mc_dtypes",), "jax_static_answer": ("jax_static",)}
-    wanted = {t for g in grade_ids for t in tests.get(g, ())}
-    return sum(float(c.metadata["nbgrader"]["points"]) for c in source.cells
-               if c.metadata.get("nbgrader", {}).get("grade_id") in wanted)
+    """The autograded points a student earns with the right answers in ``grade_ids``."""
+    from dlcourse.grading.prepare.source import load_source
+
+    return sum(item.points for item in load_source(REPO, QUIZ).autograded
+               if item.answers and set(item.answers) <= set(grade_ids))
 
 
 def gradebook_rows(hub: Hub) -> dict[str, tuple[float, float]]:
@@ -363,6 +432,13 @@ def gradebook_rows(hub: Hub) -> dict[str, tuple[float, float]]:
                 for s in gradebook.find_assignment(QUIZ).submissions}
 
 
+def manual_comment(hub: Hub, student: str) -> str | None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{hub.course / 'gradebook.db'}") as gradebook:
+        return gradebook.find_comment(MANUAL_ITEM, QUIZ, QUIZ, student).manual_comment
+
+
 def submission_id(hub: Hub, student: str) -> str:
     from nbgrader.api import Gradebook
 
@@ -372,9 +448,8 @@ def submission_id(hub: Hub, student: str) -> str:
 
 def hidden_test_lines() -> list[str]:
     """Every non-trivial line of the quiz's hidden tests, as the source holds them."""
-    source = nbformat.read(REPO / "source" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
     lines = []
-    for cell in source.cells:
+    for cell in source_quiz().cells:
         inside = False
         for line in cell.source.splitlines():
             if "BEGIN HIDDEN TESTS" in line:
@@ -386,118 +461,319 @@ def hidden_test_lines() -> list[str]:
     return lines
 
 
-def test_a_class_runs_from_release_to_feedback(hub, browser):
-    course = hub.course
-    teacher_context, teacher = person(browser, hub, INSTRUCTOR)
+def utc(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
-    with step(teacher, "01-instructor-released"):
-        hub.run_as(INSTRUCTOR, "nbgrader", "release_assignment", QUIZ, cwd=course)
-        teacher.goto(f"{hub.url}/user/{INSTRUCTOR}/formgrader/manage_assignments")
+
+def open_terminal(page) -> None:
+    """A new terminal from the launcher (JupyterLab opens one when nothing else is open)."""
+    card = page.locator(".jp-LauncherCard", has_text="Terminal").first
+    expect(card).to_be_visible(timeout=UI_MS)
+    card.click()
+    terminal = page.locator(".jp-Terminal .xterm-screen").last
+    expect(terminal).to_be_visible(timeout=UI_MS)
+    terminal.click()
+
+
+def wait_for_file(path: Path, what: str, seconds: float = 60) -> str:
+    deadline = time.monotonic() + seconds
+    while not path.is_file() or not path.read_text().endswith("\n"):
+        assert time.monotonic() < deadline, f"{what} did not appear: {path}"
+        time.sleep(0.5)
+    return path.read_text()
+
+
+def run_lesson_cells(page, hub: Hub, user: str, count: int) -> None:
+    """Open the person's copy of lesson 01 and run its first ``count`` code cells."""
+    page.goto(f"{hub.url}/user/{user}/lab/workspaces/lesson/tree/lessons/{LESSON}")
+    page.wait_for_selector(f"{PANEL} .jp-Notebook", timeout=120_000)
+    expect(page.locator(f'{PANEL} .jp-Notebook-ExecutionIndicator[data-status="idle"]')
+           ).to_have_count(1, timeout=240_000)
+    lesson = nbformat.read(Path(pwd.getpwnam(user).pw_dir) / "lessons" / LESSON, as_version=4)
+    cells = page.locator(CELLS)
+    expect(cells).to_have_count(len(lesson.cells), timeout=UI_MS)
+    code = [i for i, cell in enumerate(lesson.cells) if cell.cell_type == "code"][:count]
+    for index in code:
+        cells.nth(index).scroll_into_view_if_needed()
+        run_cell(page, cells.nth(index))
+    with contextlib.suppress(Exception):  # the kernel's memory back to the machine
+        page.locator(".lm-MenuBar-itemLabel:text-is('Kernel')").click()
+        page.locator(".lm-Menu-itemLabel:text-is('Shut Down Kernel')").click()
+
+
+@pytest.fixture(scope="module")
+def semester(hub, browser):
+    """The class from release to feedback; returns what the tests below look at."""
+    course, record = hub.course, hub.record
+    teacher_context, teacher = person(browser, hub, INSTRUCTOR)
+    service = f"{hub.url}/services/{hubpy.COURSE_ID}"
+
+    with step(teacher, "01-course-terminal"):
+        teacher.goto(f"{service}/lab/workspaces/course")
+        teacher.wait_for_selector(".jp-LabShell", timeout=180_000)
+        open_terminal(teacher)
+        teacher.keyboard.type('echo "$PWD|$(command -v dlcourse)|$(command -v nbgrader)" '
+                              '> terminal-check.txt')
+        teacher.keyboard.press("Enter")
+        record["terminal"] = wait_for_file(course / "terminal-check.txt", "the terminal's echo")
+
+    # README: the late rule in the course's nbgrader_config.py, then release and a due date.
+    hub.course_command("sh", "-c", "printf '\\nc.LateSubmissionPlugin.penalty_method = "
+                       "\"zero\"\\n' >> nbgrader_config.py")
+    hub.course_command("dlcourse", "release", QUIZ)
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    record["due"] = due
+    hub.course_command("nbgrader", "db", "assignment", "add", QUIZ, f"--duedate={utc(due)}")
+    hub.course_command("nbgrader", "release_assignment", QUIZ)
+    with step(teacher, "02-instructor-released"):
+        teacher.goto(f"{service}/formgrader/manage_assignments")
         row = teacher.locator("table tr", has_text=QUIZ).first
-        expect(row).to_be_visible(timeout=UI_MS)
         expect(row).to_contain_text("released", timeout=UI_MS)
 
     ann_context, ann = person(browser, hub, STUDENT_A)
-    with step(ann, "02-ann-fetched"):
+    home_a = Path(pwd.getpwnam(STUDENT_A).pw_dir)
+    with step(ann, "03-ann-fetched"):
         fetch(ann)
-    with step(ann, "03-ann-answered"):
-        answer_quiz(ann, hub, STUDENT_A, A_ANSWERS)
-    with step(ann, "04-ann-submitted"):
+        record["due_file"] = (home_a / QUIZ / "due-date.txt").read_text()
+    with step(ann, "04-ann-answered"):
+        answer_quiz(ann, hub, STUDENT_A, every_answer())
+    with step(ann, "05-ann-validated"):
+        ann.locator(f"{PANEL} .validate-button").first.click()
+        dialog = ann.locator(".jp-Dialog", has_text="Validation Results")
+        expect(dialog).to_be_visible(timeout=VALIDATE_MS)
+        record["validation"] = dialog.inner_text()
+        shot(ann, "05-ann-validation-result")
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    with step(ann, "06-ann-submitted"):
         submit(ann)
+        inbound = hub.exchange / hubpy.COURSE_ID / "inbound"
+        record["ann_submission"] = next(p for p in inbound.iterdir()
+                                        if p.name.startswith(f"{STUDENT_A}+{QUIZ}+"))
 
-    # The due date passes between the two submissions: Ann is on time, Bob is late.
-    due = datetime.now(UTC) + timedelta(seconds=2)
-    hub.run_as(INSTRUCTOR, "nbgrader", "db", "assignment", "add", QUIZ,
-               f"--duedate={due.strftime('%Y-%m-%d %H:%M:%S')} UTC", cwd=course)
+    # The due date passes between the two submissions: Ann is on time, Bob is late (the
+    # date has whole seconds; Ann's time has fractions of one).
+    hub.course_command("nbgrader", "db", "assignment", "add", QUIZ,
+                       f"--duedate={utc(datetime.now(UTC) + timedelta(seconds=2))}")
     time.sleep(3)
     bob_context, bob = person(browser, hub, STUDENT_B)
-    with step(bob, "05-bob-fetched"):
+    with step(bob, "07-bob-ran-lesson-01"):
+        run_lesson_cells(bob, hub, STUDENT_B, 2)
+        record["lesson_ran"] = True
+    with step(bob, "08-bob-fetched"):
         fetch(bob)
-    with step(bob, "06-bob-answered"):
+    with step(bob, "09-bob-answered"):
         answer_quiz(bob, hub, STUDENT_B, B_ANSWERS)
-    with step(bob, "07-bob-submitted-late"):
+    with step(bob, "10-bob-submitted-late"):
         submit(bob)
 
-    with step(teacher, "08-instructor-collected-and-autograded"):
-        hub.run_as(INSTRUCTOR, "nbgrader", "collect", QUIZ, cwd=course)
-        for student in (STUDENT_A, STUDENT_B):
-            assert (course / "submitted" / student / QUIZ / f"{QUIZ}.ipynb").is_file()
-        hub.run_as(INSTRUCTOR, "dlcourse", "autograde", QUIZ, "--workers", "2", cwd=course)
-        teacher.goto(f"{hub.url}/user/{INSTRUCTOR}/formgrader/gradebook/{QUIZ}/{QUIZ}")
-        for student in (STUDENT_A, STUDENT_B):  # both submissions, autograded
-            expect(teacher.locator("a.name-shown", has_text=student)).to_have_count(
-                1, timeout=UI_MS)
+    hub.course_command("nbgrader", "collect", QUIZ)
+    for student in (STUDENT_A, STUDENT_B):
+        assert (course / "submitted" / student / QUIZ / f"{QUIZ}.ipynb").is_file()
+    hub.course_command("dlcourse", "autograde", QUIZ, "--workers", "2")
 
-    with step(teacher, "09-instructor-graded-by-hand"):
-        teacher.goto(f"{hub.url}/user/{INSTRUCTOR}/formgrader/submissions/"
-                     f"{submission_id(hub, STUDENT_A)}/?index=0")
-        score = teacher.locator(f"input.score#{MANUAL_ITEM}")
+    tina_context, tina = person(browser, hub, SECOND_INSTRUCTOR)
+    with step(tina, "11-second-instructor-graded-by-hand"):
+        tina.goto(f"{service}/formgrader/submissions/{submission_id(hub, STUDENT_A)}/?index=0")
+        score = tina.locator(f"input.score#{MANUAL_ITEM}")
         score.scroll_into_view_if_needed()
         score.fill(f"{MANUAL_SCORE:g}")
         score.press("Tab")  # the formgrader saves a score when its field loses focus
-        deadline = time.monotonic() + 30
-        while gradebook_rows(hub)[STUDENT_A][0] < points_of(A_ANSWERS) + MANUAL_SCORE:
-            assert time.monotonic() < deadline, "the formgrader did not save the manual score"
+        comment = tina.locator(f"textarea#{MANUAL_ITEM}-comment")
+        comment.fill(COMMENT)
+        comment.press("Tab")
+        deadline = time.monotonic() + 60
+        while (gradebook_rows(hub)[STUDENT_A][0] < points_of(every_answer()) + MANUAL_SCORE
+               or manual_comment(hub, STUDENT_A) != COMMENT):
+            assert time.monotonic() < deadline, "the formgrader did not save score and comment"
             time.sleep(1)
 
-    with step(teacher, "10-instructor-released-feedback"):
-        hub.run_as(INSTRUCTOR, "dlcourse", "feedback", QUIZ, cwd=course)
-        hub.run_as(INSTRUCTOR, "nbgrader", "release_feedback", QUIZ, cwd=course)
+    hub.course_command("dlcourse", "feedback", QUIZ)
+    hub.course_command("nbgrader", "release_feedback", QUIZ)
+    hub.course_command("sh", "-c", "dlcourse scores --csv > scores.csv")
+    hub.course_command("nbgrader", "export", "--exporter",
+                       "dlcourse.grading.store.canvas.CanvasExportPlugin", "--to", "canvas.csv")
+    for name in ("scores.csv", "canvas.csv"):
+        shutil.copy(course / name, ARTIFACTS / name)
 
-    expected_ann = points_of(A_ANSWERS) + MANUAL_SCORE
-    with step(ann, "11-ann-fetched-feedback"):
+    with step(ann, "12-ann-fetched-feedback"):
         open_assignment_list(ann)
         ann.locator("#refresh_assignments_list").click()
         submitted = ann.locator("#submitted_assignments_list .list_item", has_text=QUIZ).first
         expect(submitted).to_contain_text("feedback available to fetch", timeout=UI_MS)
         submitted.get_by_role("button", name="Fetch Feedback").click()
-        folder = Path(pwd.getpwnam(STUDENT_A).pw_dir) / QUIZ / "feedback"
+        folder = home_a / QUIZ / "feedback"
         deadline = time.monotonic() + 60
         while not list(folder.glob(f"*/{QUIZ}.html")):
             assert time.monotonic() < deadline, "no feedback arrived in Ann's quiz folder"
             time.sleep(1)
         page_file = next(folder.glob(f"*/{QUIZ}.html"))
-        relative = page_file.relative_to(Path(pwd.getpwnam(STUDENT_A).pw_dir))
-        ann.goto(f"{hub.url}/user/{STUDENT_A}/files/{relative.as_posix()}")
-        text = ann.locator("body").inner_text()
-        assert f"{expected_ann:g} of" in text, text[:500]
-        shown = page_file.read_text()
-        leaked = [line for line in hidden_test_lines() if line in shown]
-        assert not leaked and "HIDDEN TESTS" not in shown, leaked[:3]
+        ann.goto(f"{hub.url}/user/{STUDENT_A}/files/{page_file.relative_to(home_a).as_posix()}")
+        record["feedback_text"] = ann.locator("body").inner_text()
+        record["feedback_html"] = page_file.read_text()
 
-    rows = gradebook_rows(hub)
-    assert rows[STUDENT_A] == (expected_ann, 0.0)
-    bob_raw, bob_penalty = rows[STUDENT_B]
-    assert bob_raw == points_of(B_ANSWERS) > 0
-    assert bob_penalty == bob_raw  # 'zero': late work scores nothing
-
-    with step(teacher, "12-instructor-exported-grades"):
-        hub.run_as(INSTRUCTOR, "nbgrader", "export", "--exporter",
-                   "dlcourse.grading.store.canvas.CanvasExportPlugin", "--to", "canvas.csv",
-                   cwd=course)
-        with (course / "canvas.csv").open(newline="") as handle:
-            table = {row[2]: row for row in csv.reader(handle)}
-        assert float(table[STUDENT_A][-1]) == expected_ann
-        assert float(table[STUDENT_B][-1]) == 0.0
-        shutil.copy(course / "canvas.csv", ARTIFACTS / "canvas.csv")
-
-    with step(bob, "13-bob-cannot-reach-ann"):
-        # Through the hub: Ann's server is Ann's.
-        response = bob.goto(f"{hub.url}/user/{STUDENT_A}/lab")
-        assert response.status in (403, 404) or "/user/" + STUDENT_B in bob.url, bob.url
-        # Through the file browser's API: nothing above Bob's home folder.
-        outside = bob.request.get(f"{hub.url}/user/{STUDENT_B}/api/contents/..%2F{STUDENT_A}")
-        assert outside.status in (400, 403, 404), outside.status
-        # Through the exchange: the inbound and feedback folders cannot be listed, and
-        # Ann's home (where her submission's secret lives) cannot be entered.
-        for folder in (hub.exchange / "dlcourse" / "inbound",
-                       hub.exchange / "dlcourse" / "feedback",
-                       Path(pwd.getpwnam(STUDENT_A).pw_dir), course):
-            listing = hub.run_as(STUDENT_B, "ls", str(folder), check=False)
-            assert listing.returncode != 0 and "Permission denied" in listing.stderr, folder
-        ann_secret = next((course / "submitted" / STUDENT_A / QUIZ).glob("submission_secret.txt"))
-        read = hub.run_as(STUDENT_B, "cat", str(ann_secret), check=False)
-        assert read.returncode != 0
-
-    for context in (teacher_context, ann_context, bob_context):
+    for context in (teacher_context, ann_context, bob_context, tina_context):
         context.close()
+    return record
+
+
+def test_setup_gave_everyone_a_python_they_can_run(hub):
+    python = Path(os.path.realpath(hub.share / "env" / "bin" / "python"))
+    setup_log = (ARTIFACTS / "setup.log").read_text()
+    own = Path(os.path.realpath(hubpy.sys._base_executable))
+    if hubpy.blocked_for_others(own, execute=True) is not None:
+        # pyenv's Python under /root, as on this project's machines: copied for everyone
+        assert "cannot be run by other users" in setup_log and "copied into" in setup_log
+        assert python.is_relative_to(hub.share / "python")
+    assert hubpy.blocked_for_others(python, execute=True) is None
+    assert "checked as nobody, dlcourse-grader" in setup_log
+
+
+def test_setup_says_what_to_fix_for_a_python_others_cannot_run(hub):
+    hidden = hub.base / "root" / "python3"  # in the folder only root may enter
+    shutil.copy2(os.path.realpath(hubpy.sys._base_executable), hidden)
+    try:
+        done = subprocess.run(_hub_command(hub.repository, "setup", "--python", str(hidden),
+                                           "--share", str(hub.share)),
+                              cwd=hub.repository, capture_output=True, text=True, timeout=300)
+    finally:
+        hidden.unlink()
+    assert done.returncode != 0
+    assert f"{hidden} cannot be run by other users: {hub.base / 'root'} is drwx------ root" \
+        in done.stderr, done.stderr
+    assert "name a Python 3." in done.stderr
+
+
+def test_setup_refuses_a_python_older_than_the_course_needs(hub):
+    older = [path for path in (Path("/usr/bin/python3.11"), Path("/usr/bin/python3.12"))
+             if path.is_file() and hubpy._version_of(path)[:2] == hubpy.sys.version_info[:2]
+             and not hubpy._allows(hubpy._requires_python(REPO), hubpy._version_of(path))]
+    if not older:
+        pytest.skip("no system Python of this version older than requires-python here")
+    done = subprocess.run(_hub_command(hub.repository, "setup", "--python", str(older[0]),
+                                       "--share", str(hub.share)),
+                          cwd=hub.repository, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "requires-python" in done.stderr, done.stderr
+
+
+def test_the_instructors_terminal_opens_in_the_course_with_its_commands(hub, semester):
+    folder, dlcourse, nbgrader = semester["terminal"].strip().split("|")
+    assert Path(folder) == hub.course
+    assert Path(dlcourse) == hub.share / "env" / "bin" / "dlcourse"
+    assert Path(nbgrader) == hub.share / "env" / "bin" / "nbgrader"
+
+
+def test_students_see_the_due_date(semester):
+    assert f"is due {semester['due']:%A %d %B %Y, %H:%M} UTC" in semester["due_file"]
+    assert "late work scores 0" in semester["due_file"]
+
+
+def test_a_correct_answer_passes_validate_on_the_hub(semester):
+    # softmax_tf among them, whose TensorFlow writes "E0000 ... cuInit" to stderr here
+    assert "Success! Your notebook passes all the tests." in semester["validation"], \
+        semester["validation"][:2000]
+
+
+def test_a_students_server_imports_dlcourse_and_runs_lesson_01(hub, semester):
+    assert semester["lesson_ran"]
+    # the lessons a student gets are the student copies, never the instructor's notebooks
+    copy = Path(pwd.getpwnam(STUDENT_B).pw_dir) / "lessons" / LESSON
+    assert nbformat.read(REPO / "lessons" / LESSON, as_version=4).cells[0].source == \
+        nbformat.read(copy, as_version=4).cells[0].source
+    done = hub.run_as(STUDENT_B, "python", "-c", "import dlcourse; print(dlcourse.__file__)")
+    assert Path(done.stdout.strip()).is_relative_to(hub.share / "env")
+
+
+def test_a_second_instructor_grades_in_the_formgrader(hub, semester):
+    score, penalty = gradebook_rows(hub)[STUDENT_A]
+    assert (score, penalty) == (points_of(every_answer()) + MANUAL_SCORE, 0.0)
+    assert manual_comment(hub, STUDENT_A) == COMMENT
+
+
+def test_a_formgrader_comment_and_her_answers_reach_the_student(semester):
+    text, page = semester["feedback_text"], semester["feedback_html"]
+    expected = points_of(every_answer()) + MANUAL_SCORE
+    assert f"{expected:g} of" in text, text[:500]
+    assert COMMENT in text
+    assert 'answer_mc_dtypes = "c"' in text  # her own answer, as she typed it
+    leaked = [line for line in hidden_test_lines() if line in page]
+    assert not leaked and "HIDDEN TESTS" not in page, leaked[:3]
+
+
+def test_both_exports_agree_on_a_late_submission(hub, semester):
+    raw, penalty = gradebook_rows(hub)[STUDENT_B]
+    assert raw == points_of(B_ANSWERS) > 0 and penalty == raw  # 'zero': late work scores 0
+    with (ARTIFACTS / "scores.csv").open(newline="") as handle:
+        listed = {row["student"]: float(row["score"]) for row in csv.DictReader(handle)}
+    with (ARTIFACTS / "canvas.csv").open(newline="") as handle:
+        canvas = {row[2]: float(row[-1]) for row in list(csv.reader(handle))[2:]}
+    expected_a = points_of(every_answer()) + MANUAL_SCORE
+    assert listed == canvas == {STUDENT_A: expected_a, STUDENT_B: 0.0}
+
+
+def _what_bob_tries(hub: Hub) -> dict[str, Path]:
+    course = hub.course
+    return {
+        "scores.csv": course / "scores.csv",
+        "canvas.csv": course / "canvas.csv",
+        "gradebook.db": course / "gradebook.db",
+        "submitted/": course / "submitted" / STUDENT_A / QUIZ / f"{QUIZ}.ipynb",
+        "autograded/": course / "autograded" / STUDENT_A / QUIZ,
+        "feedback/": course / "feedback" / STUDENT_A / QUIZ / f"{QUIZ}.html",
+        "keys/": course / "keys" / f"{QUIZ}.json",
+        "source/": course / "source" / QUIZ / f"{QUIZ}.ipynb",
+        "exchange submission": hub.record["ann_submission"] / f"{QUIZ}.ipynb",
+        "exchange submission secret": hub.record["ann_submission"] / "submission_secret.txt",
+        "repository source/": hub.repository / "source" / QUIZ / f"{QUIZ}.ipynb",
+        "Ann's home": Path(pwd.getpwnam(STUDENT_A).pw_dir) / QUIZ / f"{QUIZ}.ipynb",
+    }
+
+
+@pytest.mark.parametrize("what", ["scores.csv", "canvas.csv", "gradebook.db", "submitted/",
+                                  "autograded/", "feedback/", "keys/", "source/",
+                                  "exchange submission", "exchange submission secret",
+                                  "repository source/", "Ann's home"])
+def test_a_student_cannot_read(hub, semester, what):
+    path = _what_bob_tries(hub)[what]
+    assert path.exists(), f"{path} is not there to try"  # root sees it: the test is real
+    command = ["ls", str(path)] if path.is_dir() else ["cat", str(path)]
+    done = hub.run_as(STUDENT_B, *command, check=False)
+    assert done.returncode != 0 and "Permission denied" in done.stderr, (what, done.stdout[:200])
+
+
+def test_a_student_cannot_list_the_exchange_or_claim_the_course_in_it(hub, semester):
+    course_exchange = hub.exchange / hubpy.COURSE_ID
+    for folder in ("inbound", "feedback"):
+        listing = hub.run_as(STUDENT_B, "ls", str(course_exchange / folder), check=False)
+        assert listing.returncode != 0 and "Permission denied" in listing.stderr, folder
+    for folder in (course_exchange, course_exchange / "outbound"):
+        made = hub.run_as(STUDENT_B, "mkdir", str(folder / "mine"), check=False)
+        assert made.returncode != 0, folder
+        assert pwd.getpwuid(folder.stat().st_uid).pw_name == hubpy.GRADER
+
+
+def test_the_hub_refuses_a_student_the_others_servers_and_the_course(hub, semester, browser):
+    context, bob = person(browser, hub, STUDENT_B)
+    try:
+        with step(bob, "13-bob-cannot-reach-ann"):
+            response = bob.goto(f"{hub.url}/user/{STUDENT_A}/lab")
+            assert response.status in (403, 404) or f"/user/{STUDENT_B}" in bob.url, bob.url
+            outside = bob.request.get(
+                f"{hub.url}/user/{STUDENT_B}/api/contents/..%2F{STUDENT_A}")
+            assert outside.status in (400, 403, 404), outside.status
+            course = bob.goto(f"{hub.url}/services/{hubpy.COURSE_ID}/formgrader")
+            assert course.status == 403, (course.status, bob.url)
+    finally:
+        context.close()
+
+
+def test_the_systemd_unit_runs_the_readme_commands():
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(DEPLOY / "dlcourse-hub.service")
+    service = unit["Service"]
+    folder = Path(service["WorkingDirectory"])
+    assert folder == Path("/root/dlcourse")  # where the README clones the repository
+    for key, command in (("ExecStartPre", "setup"), ("ExecStart", "start")):
+        program, script, verb, *_ = service[key].split()
+        assert (program, script, verb) == (str(folder / ".venv/bin/python"),
+                                           "deploy/jupyterhub/hub.py", command), service[key]
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
