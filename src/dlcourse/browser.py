@@ -306,7 +306,7 @@ def _drive(url: str, origin: str, timeout_s: float, screenshot) -> tuple[dict, l
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=CHROMIUM_ARGS, timeout=timeout_s * 1000)
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 700})
+            page = browser.new_page(viewport={"width": 1100, "height": 400})  # full_page grows it
             page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
             page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
             page.route("**/*", only_loopback)
