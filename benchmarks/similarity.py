@@ -46,12 +46,17 @@ def main() -> None:
     n = len(result.students)
     ranks = {(p.a, p.b): i for i, p in enumerate(result.pairs, 1)}
     copied = ", ".join(f"{a}/{b}: #{ranks.get((a, b), '-')}" for a, b in who["copied"])
+    planted = {tuple(pair) for pair in who["copied"]}
+    first_other = next((i for i, p in enumerate(result.pairs, 1) if (p.a, p.b) not in planted),
+                       len(result.pairs) + 1)
+    above = all(ranks.get(pair, len(result.pairs) + 1) < first_other for pair in planted)
     rows = [("submissions", f"{n}"),
             ("answer cells", f"{len(result.cells)}"),
             ("pairs of students", f"{n * (n - 1) // 2:,}"),
             ("pairs sharing a cell beyond chance", f"{len(result.pairs):,}"),
             ("pairs at or above the threshold", f"{len(result.above)}"),
             ("copied pairs rank", copied),
+            ("every copied pair above every other pair", "yes" if above else "NO"),
             ("writing the class (not timed)", f"{generated:.1f} s"),
             ("dlcourse similarity wall time", f"{took:.1f} s"),
             ("budget (2-core machine)", "60 s")]

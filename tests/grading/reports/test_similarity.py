@@ -21,7 +21,15 @@ from dlcourse.cli import main
 from dlcourse.grading.reports import similarity as sim
 
 from ...conftest import REPO, copy_course
-from ...quiz01_class import QUIZ, disguise_code, write_class
+from ...quiz01_class import (
+    QUIZ,
+    disguise,
+    disguise_code,
+    fill,
+    honest,
+    release_notebook,
+    write_class,
+)
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +170,69 @@ def test_a_larger_class_stays_fast(tmp_path):
     assert time.monotonic() - started < 30
     assert {(p.a, p.b) for p in result.pairs[:2]} == {("copyA_0", "copyB_0"),
                                                       ("copyA_1", "copyB_1")}
+
+
+#: What many students add to their answers on their own: the quiz's imports, the
+#: release's "# YOUR CODE HERE", a note. Shared by a handful each, copied by nobody.
+BOILERPLATE = ["import numpy as np", "import torch", "import tensorflow as tf",
+               "import jax\nimport jax.numpy as jnp", "# YOUR CODE HERE",
+               "# written and checked against the visible tests"]
+
+
+def with_boilerplate(answers: dict[str, str], rng) -> dict[str, str]:
+    out = dict(answers)
+    for cell in ("softmax_answer", "keras_model_answer", "tf_function_answer",
+                 "jax_static_answer"):
+        lines = [line for line in BOILERPLATE if rng.random() < 0.3]
+        if lines:
+            out[cell] = "\n".join(lines) + "\n\n" + out[cell]
+    return out
+
+
+def hidden_class(root: Path, count: int, copied: int, seed: int) -> dict:
+    """``count`` students under names that say nothing: ``copied`` pairs where one
+    disguised a copy of the other's notebook, two honest students who wrote the same
+    one-line softmax, and independent students, each writing every answer their own way
+    with the quiz's boilerplate."""
+    import random
+
+    rng = random.Random(seed)
+    release = release_notebook(root)
+    names = [f"s{number:04d}" for number in rng.sample(range(10_000), count)]
+    answers, pairs = {}, []
+    for i in range(copied):
+        original = with_boilerplate(honest(rng, rng.random()), rng)
+        answers[names[2 * i + 1]] = original
+        answers[names[2 * i]] = disguise(original, random.Random(seed * 100 + i))
+        pairs.append(tuple(sorted(names[2 * i:2 * i + 2])))
+    one_liner = ("def softmax_torch(x):\n    return torch.exp(x - x.amax(-1, keepdim=True)) / "
+                 "torch.exp(x - x.amax(-1, keepdim=True)).sum(-1, keepdim=True)")
+    for name in names[2 * copied:2 * copied + 2]:
+        own = honest(rng, 0.9)
+        own["softmax_answer"] = "\n\n\n".join(
+            [one_liner, *own["softmax_answer"].split("\n\n\n")[1:]])
+        answers[name] = with_boilerplate(own, rng)
+    for name in names[2 * copied + 2:]:
+        answers[name] = with_boilerplate(honest(rng, rng.random()), rng)
+    for name, own in answers.items():
+        target = root / "submitted" / name / QUIZ / f"{QUIZ}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(fill(release, own)))
+    return {"copied": pairs}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_copied_pairs_hidden_in_a_class_of_40_rank_above_every_independent_pair(
+        tmp_path, seed):
+    root = copy_course(REPO, tmp_path / "course")
+    shutil.copytree(REPO / "notebooks", root / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    copied = set(hidden_class(root, 40, 4, seed)["copied"])
+    result = sim.similarity(QUIZ, root=root, html=tmp_path / "page.html")
+    ranked = [(p.a, p.b) for p in result.pairs]
+    assert set(ranked[:len(copied)]) == copied, [
+        (i, pair in copied, round(p.score, 2)) for i, (pair, p) in
+        enumerate(zip(ranked, result.pairs, strict=True)) if i < 8]
+    lowest_copy = min(p.score for p in result.pairs if (p.a, p.b) in copied)
+    highest_other = max((p.score for p in result.pairs if (p.a, p.b) not in copied), default=0)
+    assert lowest_copy >= result.threshold > highest_other

@@ -29,10 +29,16 @@ copier cannot cheaply change, then fingerprinted as MOSS does:
    in the other. A cell scoring at least ``cell_threshold`` (with at least
    ``min_shared`` shared fingerprints) is a *shared cell*. A pair's score is
    the same ratio summed over all answer cells, so that a short answer two
-   people wrote alike weighs little against everything else they wrote.
+   people wrote alike weighs little against everything else they wrote; each
+   cell's share of it is capped at the weight of ``saturation`` fingerprints
+   that only the two of them hold (``saturation * log(n)``), so that one long
+   answer (a paragraph of free text) neither drowns what the rest of the quiz
+   shows nor makes up for it: copying shows in many cells at once, and two
+   honest students who wrote a few short answers alike (the quiz's boilerplate,
+   the few ways there are to write them) share in fewer.
 
-Pairs at or above ``threshold`` come first, then the others; within each,
-pairs are ranked by shared cells, then score. The HTML page shows the pairs
+Pairs are ranked by score (so those at or above ``threshold`` come first), then
+by shared cells. The HTML page shows the pairs
 at or above ``threshold`` side by side with the shared lines marked. It is
 evidence for a person to judge, never a verdict: short correct answers and
 common idioms do coincide, and the page says so.
@@ -348,17 +354,20 @@ class SimilarityReport:
 
 
 def compare(answers: dict[str, dict[str, Answer]], cells: list[str], *, k: int,
-            cell_threshold: float, min_shared: int, common: float) -> list[Pair]:
+            cell_threshold: float, min_shared: int, common: float,
+            saturation: float = 10.0) -> list[Pair]:
     """Rank every pair of students with a shared cell (pure: fingerprints in, pairs out).
 
     A fingerprint held by ``df`` of ``n`` students weighs ``log(1 + (n - 1) / (df - 1))``
     (1 for the unshared): a passage two students alone share says more than one
     that five share. A random classmate holds it with probability ``(df - 1) / (n - 1)``,
-    which gives each pair's weight expected by chance.
+    which gives each pair's weight expected by chance. A cell counts in a pair's score
+    up to the weight of ``saturation`` fingerprints the two alone hold.
     """
     students = sorted(answers)
     n = len(students)
     cap = max(10, math.ceil(common * n))
+    most = saturation * math.log(1 + max(1, n - 1))  # a cell's share of a pair's score
     weight: dict[str, dict[int, float]] = {}
     usable: dict[str, dict[str, set[int]]] = {}
     mass: dict[str, dict[str, tuple[float, float]]] = {}  # (weight, expected shared weight)
@@ -395,12 +404,13 @@ def compare(answers: dict[str, dict[str, Answer]], cells: list[str], *, k: int,
             (mass_a, chance_a), (mass_b, chance_b) = mass[cell][a], mass[cell][b]
             smaller = min(mass_a, mass_b)
             expected = min(smaller, (chance_a + chance_b) / 2)
-            room += max(0.0, smaller - expected)
+            cell_room = min(most, max(0.0, smaller - expected))
+            room += cell_room
             if cell not in shared_in:
                 continue
             common_prints = usable[cell][a] & usable[cell][b]
             observed = sum(weight[cell][h] for h in common_prints)
-            excess += max(0.0, observed - expected)
+            excess += min(cell_room, max(0.0, observed - expected))
             score = (max(0.0, min(1.0, (observed - expected) / (smaller - expected)))
                      if smaller > expected else 0.0)
             if score >= cell_threshold:
@@ -463,13 +473,13 @@ def _tokens(kind: str, text: str, kept: frozenset[str]) -> list[Token]:
 def similarity(quiz: str, *, root: str | Path | None = None, threshold: float = 0.5,
                html: str | Path | None = None, top: int = 20, k: int = 7, window: int = 4,
                cell_threshold: float = 0.5, min_shared: int = 3,
-               common: float = 0.05) -> SimilarityReport:
+               common: float = 0.05, saturation: float = 10.0) -> SimilarityReport:
     """Compare every pair of submissions of ``quiz``, cell by cell; write the HTML page.
 
     ``threshold`` is the pair score from which a pair is shown side by side;
     ``html`` the page (default ``autograded/similarity-<quiz>.html``, with the
     instructor's files); ``top`` the most pairs shown. ``k``, ``window``,
-    ``cell_threshold``, ``min_shared`` and ``common`` tune the fingerprints
+    ``cell_threshold``, ``min_shared``, ``common`` and ``saturation`` tune the fingerprints
     (see the module's docstring). Raises :class:`NothingToCompare` when the
     quiz has no submission.
     """
@@ -505,8 +515,8 @@ def similarity(quiz: str, *, root: str | Path | None = None, threshold: float = 
                       if h not in ignored[kinds[grade_id]]}
             answers[student][grade_id] = Answer(text, tokens, prints)
     pairs = compare(answers, cells, k=k, cell_threshold=cell_threshold, min_shared=min_shared,
-                    common=common)
-    pairs.sort(key=lambda p: (p.score < threshold, -p.shared_cells, -p.score, p.a, p.b))
+                    common=common, saturation=saturation)
+    pairs.sort(key=lambda p: (-p.score, -p.shared_cells, p.a, p.b))
     result = SimilarityReport(quiz, sorted(answers), cells, threshold, pairs, answers,
                               len(ignored[CODE]) + len(ignored[TEXT]))
     target = Path(html) if html else root / "autograded" / f"similarity-{quiz}.html"
