@@ -122,8 +122,10 @@ def test_load_image_takes_a_path_and_an_array(tmp_path):
 
 
 def test_default_size_depends_on_the_device():
-    assert style.default_size("cpu") == 256
+    assert style.default_size("cpu") == 384
     assert style.default_size("cuda") == 512
+    assert style.comparison_size("cpu") == 128
+    assert style.comparison_size("cuda:0") == 256
 
 
 @pytest.fixture(scope="module")
@@ -285,3 +287,29 @@ def test_stylize_is_the_lbfgs_closure_loop_written_out(lite0):
     packaged = style.stylize(content, paint, lite0, steps=8, progress=False)
     assert len(totals) == 8
     assert np.allclose(totals, packaged.history["total"], rtol=1e-5)
+
+
+def test_drawing_helpers_show_once_and_return_nothing(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: shown.append(plt.gcf().number))
+    plt.close("all")
+    image = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(7))
+    result = style.show_images([image, image[0], np.zeros((8, 8))], ["a", "b", "c"], ncols=2,
+                               nearest=True)
+    assert result is None and len(shown) == 1
+    assert plt.get_fignums() == []  # closed: nothing left for the notebook to show again
+    assert style.plot_curves({"x": [3.0, 2.0, 1.0]}) is None and len(shown) == 2
+    assert plt.get_fignums() == []
+    fig, ax = plt.subplots()
+    assert style.plot_curves({"x": [3.0, 2.0]}, ax=ax, x={"x": [0.5, 1.0]}) is None
+    assert len(shown) == 2 and len(ax.lines) == 1  # drawn into the caller's axis, not shown
+    plt.close(fig)
+
+
+def test_lowest_so_far_is_the_running_minimum():
+    assert style.lowest_so_far([5.0, 3.0, 4.0, 1.0, 2.0]).tolist() == [5.0, 3.0, 3.0, 1.0, 1.0]

@@ -8,7 +8,8 @@ is first written out step by step; lesson 03 fine-tunes
 ======================  =======================================================
 module                  what it holds
 ======================  =======================================================
-:mod:`.images`          bundled photographs, :func:`load_image`, :func:`to_image`
+:mod:`.images`          bundled photographs, :func:`load_image`, :func:`to_image`,
+                        :func:`default_size`, :func:`comparison_size`
 :mod:`.painting`        :func:`swirl_painting`, the generated style image
 :mod:`.losses`          :func:`gram_matrix`, :func:`content_loss`,
                         :func:`style_loss`, :func:`tv_loss`,
@@ -23,6 +24,8 @@ module                  what it holds
 :mod:`.objective`       :class:`StyleObjective`: the weighted losses of an image
 :mod:`.optimise`        :func:`stylize`, the loop of lesson 04 section 8
 :mod:`.metrics`         :func:`content_similarity`
+:mod:`.plots`           :func:`show_images`, :func:`plot_curves`,
+                        :func:`lowest_so_far` (drawing; each returns None)
 ======================  =======================================================
 
 Nothing here downloads anything unless asked to in so many words.
@@ -40,6 +43,7 @@ from .images import (
     GENERATED_IMAGES,
     MATPLOTLIB_IMAGES,
     SKIMAGE_IMAGES,
+    comparison_size,
     default_size,
     load_image,
     sample_image,
@@ -58,6 +62,7 @@ from .networks import DEFAULT_NETWORK, NETWORKS, feature_network
 from .objective import StyleObjective
 from .optimise import StyleResult, lbfgs, stylize
 from .painting import swirl_painting
+from .plots import lowest_so_far, plot_curves, show_images
 from .vgg import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -69,9 +74,11 @@ from .vgg import (
 __all__ = [
     "DEFAULT_NETWORK", "GENERATED_IMAGES", "IMAGENET_MEAN", "IMAGENET_STD", "MATPLOTLIB_IMAGES",
     "NETWORKS", "SKIMAGE_IMAGES", "EfficientNetLite0", "FeatureNetwork", "SequentialTaps",
-    "StyleObjective", "StyleResult", "balanced_weights", "content_loss", "content_similarity",
+    "StyleObjective", "StyleResult", "balanced_weights", "comparison_size", "content_loss",
+    "content_similarity",
     "default_size", "efficientnet_lite0", "efficientnet_lite0_features", "feature_network",
-    "fuse_batchnorm", "gram_matrix", "lbfgs", "lite0_layer_names", "load_image", "sample_image",
-    "softmax_features", "style_loss", "stylize", "swirl_painting", "to_image", "tv_loss",
+    "fuse_batchnorm", "gram_matrix", "lbfgs", "lite0_layer_names", "load_image", "lowest_so_far",
+    "plot_curves", "sample_image", "show_images", "softmax_features", "style_loss", "stylize",
+    "swirl_painting", "to_image", "tv_loss",
     "vgg19_cached_weights", "vgg19_features", "vgg19_layer_names",
 ]

@@ -31,10 +31,20 @@ GENERATED_IMAGES = ("swirls",)
 
 
 def default_size(device=None) -> int:
-    """The working image size for ``device``: 256 on a CPU, 512 on a GPU (CUDA or MPS)."""
+    """The working image size for ``device``: 384 on a CPU, 512 on a GPU (CUDA or MPS).
+
+    Lesson 04 makes its main image at this size (200 loss evaluations of L-BFGS);
+    its side-by-side comparisons use a smaller one (:func:`comparison_size`)."""
     if device is None:
         device = torch_device()
-    return 256 if str(device).split(":")[0] == "cpu" else 512
+    return 384 if str(device).split(":")[0] == "cpu" else 512
+
+
+def comparison_size(device=None) -> int:
+    """The size of lesson 04's side-by-side experiments: 128 on a CPU, 256 on a GPU."""
+    if device is None:
+        device = torch_device()
+    return 128 if str(device).split(":")[0] == "cpu" else 256
 
 
 def sample_image(name: str, *, size: int = 512, seed: int = 0) -> np.ndarray:
