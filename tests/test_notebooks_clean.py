@@ -11,7 +11,7 @@ from .conftest import REPO
 
 # Written by tests and builds, never committed: build/ holds the lessons nbval executed,
 # with their outputs, for the website.
-SKIPPED = {".venv", ".git", ".ipynb_checkpoints", "autograded", "submitted", "feedback",
+SKIPPED = {".venv", ".venv-oldest", ".git", ".ipynb_checkpoints", "autograded", "submitted", "feedback",
            "test-artifacts", "build"}
 #: Submissions broken on purpose, as students' tools break them (tests/grading/test_broken.py).
 BROKEN = REPO / "tests" / "files" / "broken"
