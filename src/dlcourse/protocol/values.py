@@ -267,7 +267,7 @@ def _off_values(expected: np.ndarray, actual: np.ndarray, rtol: float, atol: flo
         off = ~np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
     count, total = int(off.sum()), off.size
     if actual.ndim == 0:
-        return f"yours is {_short(actual.item())}"
+        return f"your answer is {_short(actual.item())}"
     first = tuple(int(i) for i in np.argwhere(off)[0])
     index = first[0] if len(first) == 1 else first
     mine = actual[first].item()

@@ -18,7 +18,7 @@ def failed(expected, actual, hint=None) -> str:
 
 def test_a_hint_replaces_the_graders_words():
     assert failed([np.array(1.0)], [np.array(2.0)], hint="wrong on small inputs") == (
-        "check 'arch': wrong on small inputs. In your answer: yours is 2.0")
+        "check 'arch': wrong on small inputs. In your answer: your answer is 2.0")
 
 
 def test_the_deepest_entry_with_a_hint_is_chosen():
@@ -31,7 +31,7 @@ def test_the_deepest_entry_with_a_hint_is_chosen():
         "check 'arch': an activation is not as asked. In your answer: 2 of 2 values are "
         "off; the first, at index 0, is 0.0 in yours")
     assert failed({"a": np.array(1.0)}, {"a": np.array(2.0)}, {"b": "no", "*": "fallback"}
-                  ) == "check 'arch': fallback. In your answer: yours is 2.0"
+                  ) == "check 'arch': fallback. In your answer: your answer is 2.0"
 
 
 def test_a_hint_that_ends_a_sentence_is_not_given_a_second_full_stop():
