@@ -42,6 +42,12 @@ def test_the_pipeline_matches_one_process_for_every_number_of_micro_batches(team
         assert [sorted((kind, m) for kind, m, *_ in stage) for stage in stages] == [
             sorted((kind, m) for kind in ("forward", "backward") for m in range(m_count))] * 2
         assert 0.0 <= parallel.idle_fraction(stages) < 1.0
+        # one time axis for both ranks: stage 1 computes micro-batch 0 only after stage 0
+        # has, and stage 0 its backward only after stage 1 has (messages carry the data)
+        at = [{(kind, m): (begin, end) for kind, m, begin, end in stage} for stage in stages]
+        assert at[1][("forward", 0)][0] >= at[0][("forward", 0)][1]
+        assert at[0][("backward", 0)][0] >= at[1][("backward", 0)][1]
+        assert min(begin for stage in stages for _, _, begin, _ in stage) >= 0.0
     # the reference really has gradients to compare: not all zero
     assert max(float(np.abs(g).max()) for g in reference["grads"].values()) > 1e-4
 

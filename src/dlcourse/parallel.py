@@ -94,7 +94,14 @@ def gpipe_step(stage, rank, x, y, micro_batches, record):
 
 class Recorder:
     """``record(kind, m)`` for :func:`gpipe_step`: a list of (kind, m, start, end) in seconds
-    since ``origin`` (the moment every rank left the same barrier)."""
+    since ``origin`` (the moment this rank left the barrier that starts the step).
+
+    The ranks leave a barrier at slightly different moments, so each rank's times are
+    counted from its own origin; :func:`pipeline_result` puts them on one time axis. That
+    works because the ranks run on one machine, where ``time.perf_counter`` reads the same
+    system clock in every process (``CLOCK_MONOTONIC`` on Linux, ``mach_absolute_time`` on
+    macOS, ``QueryPerformanceCounter`` on Windows).
+    """
 
     def __init__(self, origin: float):
         self.origin, self.events = origin, []
@@ -114,7 +121,8 @@ def pipeline_worker(rank: int, world_size: int, x: np.ndarray, y: np.ndarray, *,
     For each ``M`` in ``micro_batches``: one warm-up step, then ``repeats`` timed
     steps, each starting as every rank leaves the same barrier. Returns, per ``M``,
     this rank's gradients (of the last step; every step computes the same ones), the
-    loss (rank 1), and each timed step's seconds and events.
+    loss (rank 1), and each timed step's origin (``time.perf_counter`` as this rank
+    left the barrier), seconds and events (counted from that origin).
     """
     if world_size != 2:
         raise ValueError("this pipeline has two stages: run it on two ranks")
@@ -125,7 +133,7 @@ def pipeline_worker(rank: int, world_size: int, x: np.ndarray, y: np.ndarray, *,
     xt, yt = torch.as_tensor(x), torch.as_tensor(y)
     runs = {}
     for m_count in micro_batches:
-        seconds, timelines = [], []
+        seconds, timelines, origins = [], [], []
         for repeat in range(repeats + 1):
             stage.zero_grad()
             dist.barrier()
@@ -135,7 +143,8 @@ def pipeline_worker(rank: int, world_size: int, x: np.ndarray, y: np.ndarray, *,
             if repeat:  # the first is the warm-up
                 seconds.append(finished)
                 timelines.append(recorder.events)
-        runs[m_count] = {"loss": loss if rank == 1 else None,
+                origins.append(recorder.origin)
+        runs[m_count] = {"loss": loss if rank == 1 else None, "origins": origins,
                          "seconds": seconds, "events": timelines,
                          "grads": {name: p.grad.numpy().copy()
                                    for name, p in stage.named_parameters()}}
@@ -154,14 +163,26 @@ def pipeline_reference(x: np.ndarray, y: np.ndarray, *, hidden: int = 512,
 
 def pipeline_result(ranks: list[dict], m_count: int) -> dict[str, Any]:
     """Both ranks' results for ``M`` micro-batches put together: the loss, every gradient
-    (by the full model's parameter names), the fastest step's time (a step lasts until
-    the slower rank is done) and both ranks' events in that step."""
+    (by the full model's parameter names), the fastest step's time and both ranks' events
+    in that step, on one time axis.
+
+    A step starts when the first rank leaves the barrier and lasts until the slower rank
+    is done; each rank's events are moved from its own origin to that common one (the
+    ranks read the same clock: :class:`Recorder`).
+    """
     runs = [r["runs"][m_count] for r in ranks]
     grads = {**runs[0]["grads"], **runs[1]["grads"]}
-    seconds = [max(pair) for pair in zip(runs[0]["seconds"], runs[1]["seconds"], strict=True)]
-    fastest = int(np.argmin(seconds))
-    return {"loss": runs[1]["loss"], "grads": grads, "seconds": seconds[fastest],
-            "events": [runs[0]["events"][fastest], runs[1]["events"][fastest]]}
+    steps = []
+    for step in range(len(runs[0]["seconds"])):
+        start = min(run["origins"][step] for run in runs)
+        shifts = [run["origins"][step] - start for run in runs]
+        pairs = list(zip(shifts, runs, strict=True))
+        length = max(shift + run["seconds"][step] for shift, run in pairs)
+        events = [[(kind, m, begin + shift, end + shift)
+                   for kind, m, begin, end in run["events"][step]] for shift, run in pairs]
+        steps.append((length, events))
+    seconds, events = min(steps, key=lambda s: s[0])  # the fastest step
+    return {"loss": runs[1]["loss"], "grads": grads, "seconds": seconds, "events": events}
 
 
 def idle_fraction(events: list[list[tuple]]) -> float:
