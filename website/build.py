@@ -46,8 +46,9 @@ CELL_TIMEOUT_S = 600
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 
-README_ROW = re.compile(r"^\| (\d\d) \| \[([^\]]+)\]\((notebooks/[^)]+\.ipynb)\)(.*?) \| "
-                        r"\[([^\]]+)\]\((release/[^)]+\.ipynb)\) \|$")
+README_ROW = re.compile(r"^\| (\d\d) \| \[([^\]]+)\]\((lessons/[^)]+\.ipynb)\)(.*?) "
+                        r"\(\[solved\]\(notebooks/[^)]+\)\) \| "
+                        r"\[([^\]]+)\]\((release/[^)]+\.ipynb)\) \|.*\|$")
 
 
 def lessons() -> list[Path]:
@@ -154,16 +155,23 @@ def lesson_table() -> str:
         match = README_ROW.match(line)
         if match:
             number, name, notebook, description, quiz, quiz_path = match.groups()
-            rows[notebook] = (number, name, description.lstrip(": "), quiz, quiz_path)
-    lines = ["| NN | lesson | open in JupyterLab | quiz |", "|----|--------|----|----|"]
+            rows[notebook] = (number, name, description.lstrip(": ").strip(), quiz, quiz_path)
+    from dlcourse import colab
+
+    repository = colab.repository(REPO)
+    badge = f"![Open in Colab]({colab.BADGE_IMAGE})"
+    lines = ["| NN | lesson | open in JupyterLab | quiz | Colab |",
+             "|----|--------|----|----|----|"]
     for lesson in lessons():
-        notebook = f"notebooks/{lesson.name}"
+        notebook, copy = f"notebooks/{lesson.name}", f"lessons/{lesson.name}"
         # A lesson README.md does not list yet still gets a row, named by its title.
-        number, name, description, quiz, quiz_path = rows.get(notebook) or (
+        number, name, description, quiz, quiz_path = rows.get(copy) or (
             lesson.name[:2], lesson_title(lesson), "", "", "")
         quiz_cell = f"[{quiz}]({lab_link(quiz_path)})" if quiz else ""
+        colab_cell = f"[{badge}]({colab.colab_url(repository, copy)})"
         lines.append(f"| {number} | [{name}](lessons/{lesson.name}): {description} | "
-                     f"[{notebook}]({lab_link(notebook)}) | {quiz_cell} |")
+                     f"[{copy}]({lab_link(copy)}), [solved]({lab_link(notebook)}) | "
+                     f"{quiz_cell} | {colab_cell} |")
     return "\n".join(lines)
 
 
@@ -278,6 +286,9 @@ def lesson_page(lesson: Path):
         f'or <a href="../{DOWNLOADS}/{lesson.name}" download>download the student\'s copy '
         "(.ipynb)</a>, with a stub for you to fill in at each exercise.")
     notebook.cells.insert(1, link)
+    # the Colab install cell does nothing here (its badge stays): a reader needs neither
+    notebook.cells = [cell for cell in notebook.cells
+                      if "colab-install" not in cell.metadata.get("tags", [])]
     for cell in notebook.cells:  # try first: an exercise's solution opens on a click
         if cell.cell_type == "code" and "exercise" in cell.metadata.get("tags", []):
             cell.metadata["tags"] = [*cell.metadata["tags"], "hide-input"]
