@@ -36,10 +36,10 @@ PYTHON_OLDEST ?= $(shell for p in python3.13 \
     >/dev/null 2>&1 && { echo $$p; break; }; done)
 OLDEST       := .venv-oldest
 OLDEST_STAMP := $(OLDEST)/.installed
-# What the oldest environment runs: every lesson under nbval and every quiz's calibrations
-# graded. Its lessons' outputs are not kept: build/executed
-# (the website's copies) stays what the locked environment ran.
-OLDEST_TESTS := notebooks tests/test_quizzes.py
+# What the oldest environment runs: every lesson under nbval, every quiz's calibrations
+# graded, and each lesson's Colab install beside Colab's packages. Its lessons' outputs
+# are not kept: build/executed (the website's copies) stays what the locked environment ran.
+OLDEST_TESTS := notebooks tests/test_quizzes.py tests/test_colab.py
 # Validate's agreement with autograde is the grader's behaviour, tested once (locked run).
 OLDEST_SKIP  := not validate_predicts and not prints_what_validate
 
