@@ -11,12 +11,16 @@ from .conftest import REPO
 
 # Written by tests and builds, never committed: build/ holds the lessons nbval executed,
 # with their outputs, for the website.
-SKIPPED = {".venv", ".venv-oldest", ".git", ".ipynb_checkpoints", "autograded", "submitted", "feedback",
-           "test-artifacts", "build"}
-#: Submissions broken on purpose, as students' tools break them (tests/grading/test_broken.py).
-BROKEN = REPO / "tests" / "files" / "broken"
+SKIPPED = {".venv", ".venv-oldest", ".git", ".ipynb_checkpoints", "autograded", "submitted",
+           "feedback", "test-artifacts", "build"}
+#: Fixtures kept as they come: submissions broken on purpose, as students' tools break them
+#: (tests/grading/test_broken.py), and nbgrader's own test notebooks, byte for byte as
+#: nbgrader ships them, outputs and all (tests/grading/test_nbgrader_autograde.py).
+AS_THEY_COME = {REPO / "tests" / "files" / "broken",
+                REPO / "tests" / "files" / "nbgrader-autograde"}
 ALL = sorted(p for p in REPO.rglob("*.ipynb")
-             if not SKIPPED.intersection(p.relative_to(REPO).parts) and p.parent != BROKEN)
+             if not SKIPPED.intersection(p.relative_to(REPO).parts)
+             and p.parent not in AS_THEY_COME)
 
 
 def grade_ids(notebook) -> dict[str, dict]:

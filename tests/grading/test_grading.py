@@ -21,7 +21,9 @@ from dlcourse.protocol import values
 FAST = Limits(cell_timeout=5, notebook_timeout=60)
 RIGHT = {"letter_answer": 'answer_letter = "b"',
          "scaled_sum_answer": "def scaled_sum(x, k):\n    return k * np.asarray(x).sum(axis=1)",
-         "weights_answer": "np.save('weights.npy', np.kron(np.eye(2), np.ones((2, 1))))"}
+         "weights_answer": "np.save('weights.npy', np.kron(np.eye(2), np.ones((2, 1))))",
+         # free text for a person (one left as released scores 0, "No response.")
+         "why_hidden": "So that an answer has to compute its result, not recall it."}
 
 
 def released(root: Path) -> nbformat.NotebookNode:
@@ -60,8 +62,13 @@ def test_the_solution_scores_full_marks(tiny_course):
 def test_the_blank_student_version_scores_zero(tiny_course):
     result, statuses = grade(tiny_course, tiny_course / "release/quiz_tiny/quiz_tiny.ipynb")
     assert result.score == 0
+    # the free-text answer left as released: 0 points, "No response.", nobody to grade it
     assert statuses == {"letter": "error", "scaled_sum": "error", "weights": "missing",
-                        "why_hidden": "manual"}
+                        "why_hidden": "missing"}
+    why = next(item for item in result.items if item.grade_id == "why_hidden")
+    assert (why.score, why.message) == (0.0, "No response.")
+    assert result.unanswered == ["letter_answer", "scaled_sum_answer", "weights_answer",
+                                 "why_hidden"]
 
 
 def test_a_right_answer_written_differently_passes(tiny_course, tmp_path):
@@ -216,7 +223,7 @@ def test_feedback_messages_never_quote_hidden_inputs(tiny_course, tmp_path):
     item = next(i for i in result.items if i.grade_id == "scaled_sum")
     assert item.status == "error"
     # the exception's type, the check that was running and the student's own line ...
-    assert item.message == ("ValueError while the hidden test computed check "
+    assert item.message == ("ValueError: [[…], […], […], […]] while the hidden test computed check "
                             "'scaled_sum_hidden'; raised in your answer cell 'scaled_sum_answer', "
                             "line 5: `raise ValueError(repr(x.tolist()))`")
     # ... and nothing of the hidden input the exception's text held
@@ -232,7 +239,8 @@ def test_an_answer_cell_that_does_not_compile_is_named_with_its_line(tiny_course
     assert item.status == "error"
     assert item.message.startswith(
         "your answer cell 'scaled_sum_answer', line 3: `return k * x.sum(axis=1)` raised "
-        "IndentationError; then the test raised NameError in the visible test, line 1"), \
+        "IndentationError: unexpected indent; then the test raised NameError: name 'scaled_sum' "
+        "is not defined in the visible test, line 1"), \
         item.message
 
 

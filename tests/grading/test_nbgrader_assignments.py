@@ -99,13 +99,16 @@ def write_mixed_submissions(root: Path) -> None:
 
 
 def gradebook_grades(root: Path, assignment: str) -> dict[str, dict]:
-    """Each student's total and each grade's score, (notebook, grade id) -> score."""
+    """Each student's total and each grade, (notebook, grade id) -> (the autograder's score,
+    whether it needs a person): a score of None awaits a person (nbgrader's total counts
+    it 0)."""
     found = {}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "example_course") as gradebook:
         for submission in gradebook.find_assignment(assignment).submissions:
             found[submission.student.id] = {
                 "total": submission.score,
-                "grades": {(notebook.name, grade.name): grade.score
+                "grades": {(notebook.name, grade.name): (grade.auto_score,
+                                                         bool(grade.needs_manual_grade))
                            for notebook in submission.notebooks for grade in notebook.grades}}
     return found
 
@@ -145,22 +148,56 @@ def test_ps1_scores_as_nbgrader_documents(ours, stock):
     assert {s: g["total"] for s, g in ours["ps1"].items()} == {"bitdiddle": 1.5, "hacker": 3.0}
 
 
+#: nbgrader's example ps1 as stock nbgrader 0.9.6 grades it, item by item: (the autograder's
+#: score, whether a person must grade it). bitdiddle left sum_of_squares_application as
+#: released: 0 and "No response.", nothing for a person to grade.
+MANUAL = (None, True)
+PS1 = {
+    "bitdiddle": {("problem1", "correct_squares"): (0.0, False),
+                  ("problem1", "squares_invalid_input"): (1.0, False),
+                  ("problem1", "correct_sum_of_squares"): (0.0, False),
+                  ("problem1", "sum_of_squares_uses_squares"): (0.5, False),
+                  ("problem1", "sum_of_squares_equation"): MANUAL,
+                  ("problem1", "sum_of_squares_application"): (0.0, False),
+                  ("problem1", "cell-938593c4a215c6cc"): MANUAL,
+                  ("problem2", "part-a"): MANUAL, ("problem2", "part-b"): MANUAL},
+    "hacker": {("problem1", "correct_squares"): (1.0, False),
+               ("problem1", "squares_invalid_input"): (1.0, False),
+               ("problem1", "correct_sum_of_squares"): (0.5, False),
+               ("problem1", "sum_of_squares_uses_squares"): (0.5, False),
+               ("problem1", "sum_of_squares_equation"): MANUAL,
+               ("problem1", "sum_of_squares_application"): MANUAL,
+               ("problem1", "cell-938593c4a215c6cc"): MANUAL,
+               ("problem2", "part-a"): MANUAL, ("problem2", "part-b"): MANUAL},
+}
+
+
 def test_ps1_every_grade_agrees_with_stock_nbgrader(ours, stock):
+    assert {s: g["grades"] for s, g in stock["ps1"].items()} == PS1
     assert ours["ps1"] == stock["ps1"]
+
+
+def test_ps1_unanswered_cells_say_no_response_as_in_stock_nbgrader(course, ours):
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "example_course") as gradebook:
+        comment = gradebook.find_comment("sum_of_squares_application", "problem1", "ps1",
+                                         "bitdiddle")
+        assert comment.comment == "No response."
+        assert gradebook.find_comment("sum_of_squares_application", "problem1", "ps1",
+                                      "hacker").comment is None
 
 
 def test_mixed_assignment_agrees_with_stock_nbgrader_but_for_stderr(ours, stock):
     mine, theirs = ours["mixed_hw"], stock["mixed_hw"]
     assert {s: g["total"] for s, g in mine.items()} == {
         "right": 7.0, "partial": 4.5, "noisy": 7.0, "blank": 0.0}
-    assert mine["partial"]["grades"][("loops", "fizzbuzz_cases")] == 1.5  # partial credit
+    assert mine["partial"]["grades"][("loops", "fizzbuzz_cases")] == (1.5, False)  # partial
     for student in ("right", "partial", "blank"):
         assert mine[student] == theirs[student], student
     # stock nbgrader zeroes every test cell in which the student's code wrote to stderr
     differ = {key for key, score in mine["noisy"]["grades"].items()
               if theirs["noisy"]["grades"][key] != score}
     assert differ == {("loops", "fizzbuzz_small"), ("loops", "fizzbuzz_cases")}
-    assert [theirs["noisy"]["grades"][key] for key in sorted(differ)] == [0.0, 0.0]
+    assert [theirs["noisy"]["grades"][key] for key in sorted(differ)] == [(0.0, False)] * 2
     assert theirs["noisy"]["total"] == mine["noisy"]["total"] - 3.0
 
 
@@ -192,7 +229,7 @@ def test_grade_json_marks_how_each_verdict_was_reached(course):
     items = {item["grade_id"]: item for item in json.loads(done.stdout)["items"]}
     assert {g: (i["verdict"], i["status"]) for g, i in items.items()} == {
         "normalize": ("keyed", "failed"), "longest": ("keyed", "passed"),
-        "explain": ("person", "manual")}
+        "explain": ("person", "missing")}  # left as released: 0, "No response."
 
 
 def test_feedback_covers_every_notebook(course, ours):

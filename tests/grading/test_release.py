@@ -90,13 +90,38 @@ def edit_source_cell(course: Path, grade_id: str, text: str) -> None:
     nbformat.write(notebook, path)
 
 
-def test_a_solution_that_fails_its_own_test_is_not_released(tiny_course, tmp_path):
+def test_a_solution_that_fails_its_own_test_is_released_saying_so(tiny_course, tmp_path):
+    """nbgrader allows a source whose solution fails its tests: released, with a warning
+    naming the cell and the error; the failing keyed item has no key and scores 0 for
+    every submission, saying why; the rest is graded."""
+    from dlcourse.grading.grade import grade_notebook
+
     course = copy_course(tiny_course, tmp_path / "broken")
     edit_source_cell(course, "letter_answer", 'answer_letter = "z"')
-    before = (course / "release/quiz_tiny/quiz_tiny.ipynb").read_bytes()
-    with pytest.raises(ReleaseError, match="letter"):
-        release(root=course)
-    assert (course / "release/quiz_tiny/quiz_tiny.ipynb").read_bytes() == before
+    (released,) = release(root=course)
+    assert len(released.warnings) == 1
+    assert "test cell 'letter'" in released.warnings[0]
+    assert "AssertionError: answer with one letter" in released.warnings[0]
+    key = json.loads((course / "keys/quiz_tiny.json").read_text())
+    assert "letter" not in key["items"] and "scaled_sum" in key["items"]
+    result = grade_notebook(course / "source/quiz_tiny/quiz_tiny.ipynb", quiz="quiz_tiny",
+                            root=course)
+    items = {item.grade_id: item for item in result.items}
+    assert items["letter"].status == "error" and "failed this test at release" in \
+        items["letter"].message
+    assert items["scaled_sum"].status == items["weights"].status == "passed"
+
+
+def test_the_cli_warns_of_a_failing_solution(tiny_course, tmp_path, monkeypatch, capsys):
+    from dlcourse.cli import main
+
+    course = copy_course(tiny_course, tmp_path / "warned")
+    edit_source_cell(course, "scaled_sum_answer", "def scaled_sum(x, k):\n    return x")
+    monkeypatch.chdir(course)
+    assert main(["release", "quiz_tiny"]) == 0
+    err = capsys.readouterr().err
+    assert "dlcourse release: warning: quiz_tiny/quiz_tiny.ipynb: test cell 'scaled_sum'" in err
+    assert "AssertionError" in err
 
 
 def test_a_test_cell_without_hidden_checks_is_refused(tiny_course, tmp_path):
@@ -104,6 +129,17 @@ def test_a_test_cell_without_hidden_checks_is_refused(tiny_course, tmp_path):
     edit_source_cell(course, "letter", 'assert answer_letter == "b"')
     with pytest.raises(QuizError, match="no hidden tests"):
         release(root=course)
+
+
+def test_a_keyed_test_cell_that_records_no_check_is_refused(tiny_course, tmp_path):
+    course = copy_course(tiny_course, tmp_path / "recordless")
+    edit_source_cell(course, "letter", 'assert answer_letter in {"a", "b", "c"}\n'
+                     "### BEGIN HIDDEN TESTS\nfrom dlcourse.checks import check\n"
+                     "### END HIDDEN TESTS")
+    before = (course / "release/quiz_tiny/quiz_tiny.ipynb").read_bytes()
+    with pytest.raises(ReleaseError, match="letter: the test cell records no check"):
+        release(root=course)
+    assert (course / "release/quiz_tiny/quiz_tiny.ipynb").read_bytes() == before
 
 
 @pytest.mark.parametrize("quiz", QUIZZES)

@@ -15,10 +15,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ..config import find_course_root, grading_options
-from ..protocol.key import key_path, read_key
+from ..config import find_course_root
+from ..protocol.key import Key, key_path, read_key
 from .judge.verdict import failed_whole, score
+from .prepare.autotest import read_record, record_path
 from .prepare.package_view import allowed_modules
+from .prepare.settings import nbgrader_settings
 from .prepare.source import QuizError, SourceQuiz, load_source, notebook_names
 from .result import ERROR, FAILED, MANUAL, MISSING, PASSED, TIMEOUT, GradeResult, ItemResult
 from .run import execute
@@ -68,9 +70,29 @@ def sandbox_choice(sandbox: bool | str) -> tuple[bool, str]:
     return True, ""
 
 
+def key_of(root: Path, quiz: str, source: SourceQuiz) -> Key:
+    """The key of ``source``'s notebook. A notebook of plain asserts needs none: it is
+    judged in the kernel (AUTOTEST cells need the release record instead, read with the
+    source); a keyed one raises :class:`.key.KeyFileError` when there is no key."""
+    path = key_path(quiz, root=root)
+    if not source.keyed and not path.is_file():
+        return Key(quiz)
+    return read_key(path, source.name)
+
+
+def unkeyed_reasons(root: Path, quiz: str, source: SourceQuiz) -> dict[str, str]:
+    """Why some keyed items of ``source`` have no key: their solution failed its own test
+    at release (the release record's ``unkeyed``), by grade id."""
+    try:
+        found = read_record(record_path(root, quiz)).get(source.name, {}).get("unkeyed", {})
+    except Exception:  # a broken record only loses the explanation
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
 def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None = None,
                    limits: execute.Limits | None = None,
-                   sandbox: bool | str = True) -> GradeResult:
+                   sandbox: bool | str = True, execution: str = "autograde") -> GradeResult:
     """Grade one submitted notebook of ``quiz`` against the key, without a gradebook.
 
     In an assignment of several notebooks, the file's name says which one it is.
@@ -87,15 +109,17 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
     With ``sandbox=WHERE_AVAILABLE`` (a student's self-check: ``dlcourse grade``,
     Validate) a machine without one (macOS, Windows, Colab) grades without it, and the
     result's ``unsandboxed`` says why. A notebook that cannot be read scores zero with
-    ``error`` set.
+    ``error`` set. The kernel has nbgrader's ``NBGRADER_EXECUTION`` set to
+    ``execution`` (``"autograde"``, or ``"validate"`` for Validate), as nbgrader sets it.
     """
     sandbox, unsandboxed = sandbox_choice(sandbox)
     root = Path(root) if root else find_course_root()
     path = Path(notebook)
     source = source_of(root, quiz, path)
-    key = read_key(key_path(quiz, root=root), source.name)
+    key = key_of(root, quiz, source)
     modules = allowed_modules(root / "quizzes" / quiz)
-    limits = limits or execute.Limits.from_options(grading_options(root), sandbox=sandbox)
+    settings = nbgrader_settings(root)
+    limits = limits or execute.Limits.for_course(root, sandbox=sandbox)
     if not sandbox:
         limits = replace(limits, sandbox=None)
     if limits.sandbox is not None:
@@ -110,14 +134,17 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id and index not in assembled.added:
             index_of[grade_id] = index
+    ignore = course_ignore(root)
     with scratch_folder(limits.sandbox) as scratch:
         copy_submission_files(path.parent, Path(scratch), skip=path,
-                              exported=key.exported_files)
-        copy_assignment_files(source.path.parent, Path(scratch), ignore=course_ignore(root),
-                              exported=key.exported_files)
+                              exported=key.exported_files, ignore=ignore)
+        copy_assignment_files(source.path.parent, Path(scratch), ignore=ignore,
+                              exported=key.exported_files,
+                              keep=settings.excluded_files(quiz))
         try:
             outcomes = execute.run(assembled.notebook, workdir=Path(scratch), limits=limits,
-                                   dlcourse_modules=modules)
+                                   dlcourse_modules=modules,
+                                   environment=execute.grading_environment(execution))
         except SandboxUnavailable:
             raise
         except Exception as error:  # the kernel could not start, or nbclient broke
@@ -126,7 +153,7 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
         records = collect_records(source, assembled.notebook, index_of, scratch=Path(scratch),
                                   root=root, limits=limits)
     result = score(source, records, outcomes, key, assembled.answered, index_of,
-                   assembled.notebook)
+                   assembled.notebook, unkeyed=unkeyed_reasons(root, quiz, source))
     result.executed = assembled.notebook
     result.unsandboxed = unsandboxed
     result.problems = assembled.problems

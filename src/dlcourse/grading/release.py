@@ -1,33 +1,43 @@
 """``dlcourse release``: record each quiz's key and write its student version.
 
 For one quiz (an assignment: ``source/<quiz>/``, one notebook or several), in
-this order (each step needs the one before it to succeed, and nothing is
-written until both records and the student version exist):
+this order (nothing is written until the records and the student version exist):
 
-1. read and validate every notebook of ``source/<quiz>/`` (:mod:`.source`);
+1. read and validate every notebook of ``source/<quiz>/`` (:mod:`.source`), its
+   ``### AUTOTEST`` cells expanded by nbgrader's own ``InstantiateTests`` (:mod:`.autotest`:
+   it runs the solution, as ``nbgrader generate_assignment`` does);
 2. run each notebook's solution in record-only mode in a scratch folder
-   (:mod:`.workspace`); every test cell must pass, a keyed one must record at
-   least one check, check names unique in the quiz;
+   (:mod:`.workspace`). A keyed test cell that passes must record at least one check,
+   check names unique in the quiz, records well formed: else the quiz is refused, as it
+   cannot be graded. A test cell the solution fails (nbgrader allows such a source) is
+   said in a warning naming the cell and the error: a keyed one gets no key, and scores
+   0 for every submission saying why, until the solution passes; one of plain asserts is
+   graded in the kernel as nbgrader grades it;
 3. generate the student version with nbgrader's ``GenerateAssignment``
    converter (solutions and hidden tests removed, cells locked, checksums
    computed, the assignment's other files copied as nbgrader copies them),
    without touching the gradebook, then clean the notebooks;
-4. write the key (``keys/<quiz>.json``) and ``release/<quiz>/``.
+4. write the key (``keys/<quiz>.json``), the release record beside it (the expanded
+   AUTOTEST cells, the items without a key) and ``release/<quiz>/``.
 """
 
 from __future__ import annotations
 
 import copy
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from .. import notebooks
-from ..config import find_course_root, grading_options
+from ..config import find_course_root, load_config
 from ..protocol.key import key_path, write_key
+from .judge import messages
 from .judge.verdict import partial_credit
+from .prepare import autotest
 from .prepare.generate import ReleaseError, student_version
-from .prepare.source import SourceQuiz, load_assignment, notebook_names
+from .prepare.source import SourceQuiz, load_source, notebook_names, source_path
 from .result import IN_KERNEL
 from .run import execute
 from .run.workspace import collect_records, copy_submission_files
@@ -43,6 +53,20 @@ class Released:
     points: float
     #: every student notebook written
     notebooks: tuple[Path, ...] = ()
+    #: what the solution failed, each naming its notebook, cell and error (released anyway)
+    warnings: tuple[str, ...] = ()
+    #: the release record (expanded AUTOTEST cells, items without a key)
+    record: Path | None = None
+
+
+@dataclass
+class Recorded:
+    """What running one notebook's solution gave: the key's items, and what failed."""
+
+    items: dict[str, dict] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    #: keyed items whose test the solution failed, with the error: they get no key
+    unkeyed: dict[str, str] = field(default_factory=dict)
 
 
 def all_quizzes(root: Path) -> list[str]:
@@ -61,8 +85,15 @@ def key_check(record) -> dict:
     return check
 
 
-def record_key(source: SourceQuiz, *, limits: execute.Limits) -> dict[str, dict]:
-    """Run the solution and return the key's items, or raise :class:`ReleaseError`."""
+def _failure(outcome: execute.CellOutcome | None) -> str:
+    if outcome is None:
+        return "it did not run"
+    return messages.exception_text(outcome.ename, outcome.evalue)
+
+
+def record_key(source: SourceQuiz, *, limits: execute.Limits) -> Recorded:
+    """Run the solution and return the key's items and what failed, or raise
+    :class:`ReleaseError` for what cannot be graded."""
     notebook = copy.deepcopy(source.notebook)
     index_of = {item.grade_id: item.cell_index for item in source.items}
     with tempfile.TemporaryDirectory(prefix="dlcourse-release-") as scratch:
@@ -71,42 +102,55 @@ def record_key(source: SourceQuiz, *, limits: execute.Limits) -> dict[str, dict]
                                                     limits=limits)}
         recorded = collect_records(source, notebook, index_of, scratch=Path(scratch),
                                    root=source.path.parents[2], limits=limits)
-    problems, items, names = [], {}, set()
+    problems, names = [], set()
+    done = Recorded()
+    where = source.path.name
     for item in source.autograded:
         outcome = outcomes.get(item.cell_index)
+        cell = f"test cell {item.grade_id!r} (cell {item.cell_index + 1})"
         if outcome is None or outcome.status != execute.OK:
-            what = f"{outcome.ename}: {outcome.evalue}" if outcome else "did not run"
-            problems.append(f"{item.grade_id}: the solution's test cell failed ({what})")
+            failure = _failure(outcome)
+            if item.verdict == IN_KERNEL:
+                done.warnings.append(f"{where}: {cell} fails with the solution ({failure}); "
+                                     "it is graded in the kernel all the same, as nbgrader "
+                                     "grades it")
+            else:
+                done.unkeyed[item.grade_id] = failure
+                done.warnings.append(f"{where}: {cell} fails with the solution ({failure}): "
+                                     "no key is recorded for it, so it scores 0 for every "
+                                     "submission until the solution passes and the quiz is "
+                                     "released again")
             continue
         if item.verdict == IN_KERNEL:  # judged in the kernel: nothing to record
             credit, _ = partial_credit(notebook.cells[item.cell_index].get("outputs", []),
                                        item.points)
             if credit != item.points:
-                problems.append(f"{item.grade_id}: the solution's test cell does not give "
-                                "full points")
+                done.warnings.append(f"{where}: {cell} does not give the solution full points "
+                                     f"({'no score' if credit is None else f'{credit:g}'} of "
+                                     f"{item.points:g})")
             continue
         records = recorded[item.grade_id]
         if not records:
-            problems.append(f"{item.grade_id}: the test cell records no check")
+            problems.append(f"{item.grade_id}: the test cell records no check, so it cannot "
+                            "be graded (call check(...) in its hidden tests)")
         for record in records:
             if record.problem:
                 problems.append(f"{item.grade_id}: check {record.name!r} {record.problem}")
             elif record.name in names:
                 problems.append(f"{item.grade_id}: check name {record.name!r} is used twice")
             names.add(record.name)
-        items[item.grade_id] = {"checks": [key_check(r) for r in records]}
+        done.items[item.grade_id] = {"checks": [key_check(r) for r in records]}
     if problems:
-        raise ReleaseError(f"{source.path}: the solution does not pass its own tests:\n  "
-                           + "\n  ".join(problems))
-    return items
+        raise ReleaseError(f"{source.path}: cannot be graded:\n  " + "\n  ".join(problems))
+    return done
 
 
-def record_keys(sources: list[SourceQuiz], *, limits: execute.Limits) -> dict[str, dict]:
-    """Each notebook's key items by notebook name; check names unique across the quiz."""
+def record_keys(sources: list[SourceQuiz], *, limits: execute.Limits) -> dict[str, Recorded]:
+    """Each notebook's recorded key by notebook name; check names unique across the quiz."""
     keys = {source.name: record_key(source, limits=limits) for source in sources}
     seen: dict[str, str] = {}
-    for name, items in keys.items():
-        for check in (c for item in items.values() for c in item["checks"]):
+    for name, done in keys.items():
+        for check in (c for item in done.items.values() for c in item["checks"]):
             if check["name"] in seen:
                 raise ReleaseError(f"check name {check['name']!r} is used in both "
                                    f"{seen[check['name']]} and {name}")
@@ -114,11 +158,38 @@ def record_keys(sources: list[SourceQuiz], *, limits: execute.Limits) -> dict[st
     return keys
 
 
+def expand_autotests(root: Path, quiz: str) -> dict[str, nbformat.NotebookNode]:
+    """The notebooks of ``quiz`` whose ``### AUTOTEST`` cells nbgrader expands, expanded
+    (:func:`.autotest.expand`), by notebook name."""
+    config = load_config(root)
+    expanded = {}
+    for name in notebook_names(root, quiz):
+        path = source_path(root, quiz, name)
+        raw = nbformat.read(path, as_version=4)
+        if autotest.has_autotests(raw, config):
+            try:
+                expanded[name] = autotest.expand(raw, config=config, folder=path.parent,
+                                                 root=root)
+            except autotest.AutotestError as error:
+                raise ReleaseError(f"{path}: {error}") from None
+    return expanded
+
+
 def release_quiz(quiz: str, *, root: Path, limits: execute.Limits) -> Released:
     """Record the key of one quiz and write its student version."""
-    sources = load_assignment(root, quiz)
-    keys = record_keys(sources, limits=limits)
-    student = student_version(root, quiz)
+    expanded = expand_autotests(root, quiz)
+    cells = {}
+    for name, notebook in expanded.items():
+        raw = nbformat.read(source_path(root, quiz, name), as_version=4)
+        try:
+            cells[name] = autotest.expanded_cells(raw, notebook)
+        except autotest.AutotestError as error:
+            raise ReleaseError(f"{source_path(root, quiz, name)}: {error}") from None
+    sources = [load_source(root, quiz, name, autotests=cells.get(name, {}))
+               for name in notebook_names(root, quiz)]
+    recorded = record_keys(sources, limits=limits)
+    keys = {name: done.items for name, done in recorded.items()}
+    student = student_version(root, quiz, expanded=expanded)
     key_file = key_path(quiz, root=root)
     if root / "release" in key_file.parents:
         raise ReleaseError(f"the key directory {key_file.parent} is inside release/")
@@ -126,6 +197,10 @@ def release_quiz(quiz: str, *, root: Path, limits: execute.Limits) -> Released:
         write_key(key_file, quiz, keys[quiz])
     else:
         write_key(key_file, quiz, {}, notebooks=keys)
+    record_file = autotest.record_path(root, quiz)
+    autotest.write_record(record_file, quiz, {
+        name: {"autotests": cells.get(name, {}), "unkeyed": recorded[name].unkeyed}
+        for name in keys})
     folder = root / "release" / quiz
     folder.mkdir(parents=True, exist_ok=True)
     for relative, content in student.files.items():
@@ -139,8 +214,10 @@ def release_quiz(quiz: str, *, root: Path, limits: execute.Limits) -> Released:
         written.append(folder / f"{name}.ipynb")
     main = folder / f"{quiz}.ipynb" if quiz in student.notebooks else written[0]
     checks = sum(len(v["checks"]) for items in keys.values() for v in items.values())
+    warnings = tuple(f"{quiz}/{warning}" for done in recorded.values()
+                     for warning in done.warnings)
     return Released(quiz, main, key_file, checks, sum(s.max_score for s in sources),
-                    tuple(written))
+                    tuple(written), warnings, record_file)
 
 
 def release(quizzes: list[str] | None = None, *, root: str | Path | None = None,
@@ -148,11 +225,13 @@ def release(quizzes: list[str] | None = None, *, root: str | Path | None = None,
     """Regenerate ``release/`` and the keys for ``quizzes`` (default: every quiz in source/).
 
     Raises :class:`ReleaseError` (or :class:`.source.QuizError`) at the first
-    quiz that cannot be released; quizzes released before it stay released.
+    quiz that cannot be released; quizzes released before it stay released. A solution
+    that fails some of its own tests is released, and :attr:`Released.warnings` says
+    which cell failed and with what error.
     """
     root = Path(root) if root else find_course_root()
     # The instructor's own solution is trusted: it runs without a sandbox.
-    limits = limits or execute.Limits.from_options(grading_options(root), sandbox=False)
+    limits = limits or execute.Limits.for_course(root, sandbox=False)
     names = quizzes or all_quizzes(root)
     for quiz in names:
         if not notebook_names(root, quiz):

@@ -56,6 +56,9 @@ class GradeResult:
     #: how the submitted notebook departs from the release (a copied or deleted answer
     #: cell, a changed cell type, lost metadata, ...), each naming its cell
     problems: list[str] = field(default_factory=list)
+    #: answer cells handed in as the student version gave them ("No response.", nbgrader's
+    #: comment on them), by grade id; for an assignment's result, "notebook/grade id"
+    unanswered: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The contract's JSON result, with ``manual_max_score`` and ``error`` added (and
@@ -74,7 +77,8 @@ def from_json(document: dict) -> GradeResult:
     return GradeResult(document["quiz"], document["score"], document["max_score"],
                        document["manual_max_score"], items, document.get("error"),
                        unsandboxed=document.get("unsandboxed", ""),
-                       problems=list(document.get("problems", [])))
+                       problems=list(document.get("problems", [])),
+                       unanswered=list(document.get("unanswered", [])))
 
 
 def combine(quiz: str, results: dict[str, GradeResult]) -> GradeResult:
@@ -87,7 +91,9 @@ def combine(quiz: str, results: dict[str, GradeResult]) -> GradeResult:
     several = len(results) > 1
     problems = [f"{name}: {problem}" if several else problem
                 for name, result in results.items() for problem in result.problems]
+    unanswered = [f"{name}/{grade_id}" for name, result in results.items()
+                  for grade_id in result.unanswered]
     return GradeResult(quiz, sum(r.score for r in results.values()),
                        sum(r.max_score for r in results.values()),
                        sum(r.manual_max_score for r in results.values()), items,
-                       errors[0] if errors else None, problems=problems)
+                       errors[0] if errors else None, problems=problems, unanswered=unanswered)

@@ -80,7 +80,8 @@ def validate(notebook: str | Path) -> dict | None:
     if found is NOT_OURS:
         return None
     root, quiz = found
-    return as_validation(grade_notebook(path, quiz=quiz, root=root, sandbox=WHERE_AVAILABLE))
+    return as_validation(grade_notebook(path, quiz=quiz, root=root, sandbox=WHERE_AVAILABLE,
+                                        execution="validate"))
 
 
 def _without_stderr(notebook):

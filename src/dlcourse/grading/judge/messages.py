@@ -38,9 +38,14 @@ def with_yours(text: str, yours: str) -> str:
     return f"{text}{' ' if text.endswith(('.', '?', '!')) else '. '}{YOURS}{yours}"
 
 
+_KERNEL_FILE = re.compile(r" \(\d+\.py, line \d+\)$")
+
+
 def exception_text(ename: str, evalue: str = "") -> str:
     """An exception as a reason: its type and the first line of its message, shortened."""
     lines = (evalue or "").strip().splitlines()
+    if lines:  # a SyntaxError names the kernel's temporary file: "(810304699.py, line 3)"
+        lines[0] = _KERNEL_FILE.sub("", lines[0])
     text = _NUMBER_RUN.sub("…", lines[0].strip()) if lines else ""
     if len(text) > MAX_REASON_CHARACTERS:
         text = text[:MAX_REASON_CHARACTERS - 1] + "…"

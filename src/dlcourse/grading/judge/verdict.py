@@ -21,7 +21,11 @@ An autograded item (a test cell) is
   cell(s) the item grades, or when a file the item grades was not written.
 
 Manual items (free text, code a person reads, nbgrader tasks) are ``manual``
-with score ``None``. Unlike stock nbgrader, output on stderr never changes a
+with score ``None``, except an answer left as released: ``missing``, 0 points,
+"No response.", as nbgrader's ``determine_grade`` scores an unchanged answer cell (a
+person need not grade it). A notebook of the assignment that was not handed in
+scores 0 on every item, manual ones too (:func:`not_submitted`), as ``nbgrader
+autograde`` scores it. Unlike stock nbgrader, output on stderr never changes a
 verdict: TensorFlow's warnings are not a wrong answer.
 """
 
@@ -31,6 +35,7 @@ from ...protocol import values
 from ...protocol.key import Key
 from ..prepare.source import Item, SourceQuiz
 from ..result import (
+    BY_PERSON,
     ERROR,
     FAILED,
     IN_KERNEL,
@@ -113,16 +118,24 @@ def _not_finished(item: Item, outcome: execute.CellOutcome | None, answered: set
 
 def judge(item: Item, records: list[Record], outcome: execute.CellOutcome | None, key: Key,
           answered: set[str], answer_outcomes: dict[str, execute.CellOutcome],
-          context: messages.Context | None = None) -> ItemResult:
-    """The verdict on one keyed item, from its executed test cell and the key."""
+          context: messages.Context | None = None, unkeyed: str = "") -> ItemResult:
+    """The verdict on one keyed item, from its executed test cell and the key.
+
+    ``unkeyed`` says why the key has no checks for it (the solution's own test failed at
+    release), where that is so: the item then scores 0, saying so, for every submission.
+    """
     context = context or messages.Context()
+    expected_checks = key.items.get(item.grade_id)
+    if not expected_checks and unkeyed:
+        return _result(item, ERROR, f"not graded: the instructor's solution failed this test "
+                                    f"at release ({unkeyed}), so there is no key for it",
+                       reason="not graded: no key for this item")
     unfinished = _not_finished(item, outcome, answered, answer_outcomes, context)
     if unfinished is not None:
         return unfinished
     recorded: dict[str, list] = {}
     for record in records:
         recorded.setdefault(record.name, []).append(record)
-    expected_checks = key.items.get(item.grade_id)
     if not expected_checks:
         return _result(item, ERROR, "the key has no checks for this item: run `dlcourse release`")
     for expected in expected_checks:
@@ -165,21 +178,42 @@ def judge_in_kernel(item: Item, outputs: list, outcome: execute.CellOutcome | No
     return _result(item, PASSED)
 
 
+#: nbgrader's comment on an answer left as released (its ``SaveAutoGrades``).
+NO_RESPONSE = "No response."
+
+
+def unanswered(source: SourceQuiz, answered: set[str], index_of: dict[str, int],
+               notebook) -> list[str]:
+    """The answer cells handed in still holding what the student version gave them."""
+    if notebook is None:
+        return []
+    return [grade_id for grade_id in source.answer_ids
+            if grade_id in answered and grade_id in index_of and grade_id in source.blank_answers
+            and notebook.cells[index_of[grade_id]].source == source.blank_answers[grade_id]]
+
+
 def score(source: SourceQuiz, records: dict[str, list[Record]],
           outcomes: list[execute.CellOutcome], key: Key, answered: set[str],
-          index_of: dict[str, int], notebook=None) -> GradeResult:
+          index_of: dict[str, int], notebook=None,
+          unkeyed: dict[str, str] | None = None) -> GradeResult:
     """Turn the records and outcomes of an executed, assembled notebook into a result.
 
     ``notebook`` is the executed notebook: its test cells' outputs decide
-    in-kernel items, and messages point at its cells.
+    in-kernel items, messages point at its cells, and answers left as released are
+    "No response.". ``unkeyed``: why some keyed items have no key (:func:`judge`).
     """
+    unkeyed = unkeyed or {}
     by_index = {outcome.index: outcome for outcome in outcomes}
     answer_outcomes = {a: by_index[index_of[a]] for a in source.answer_ids
                        if a in index_of and index_of[a] in by_index}
     context = messages.Context.of(notebook, outcomes, index_of, source)
+    blank = unanswered(source, answered, index_of, notebook)
     items = []
     for item in source.items:
-        if item.manual:
+        if item.manual and item.answers and set(item.answers) <= set(blank):
+            items.append(ItemResult(item.grade_id, 0.0, item.points, MISSING, NO_RESPONSE,
+                                    item.title, item.verdict, reason=NO_RESPONSE))
+        elif item.manual:
             status = MANUAL if set(item.answers) <= answered else MISSING
             reason = "" if status == MANUAL else "the submission has no answer cell for it"
             items.append(ItemResult(item.grade_id, None, item.points, status,
@@ -193,11 +227,24 @@ def score(source: SourceQuiz, records: dict[str, list[Record]],
         else:
             index = index_of[item.grade_id]
             items.append(judge(item, records.get(item.grade_id, []), by_index.get(index), key,
-                               answered, answer_outcomes, context))
+                               answered, answer_outcomes, context,
+                               unkeyed.get(item.grade_id, "")))
     for item in items:
         item.notebook = source.name
-    total = sum(i.score for i in items if i.score is not None)
-    return GradeResult(source.quiz, total, source.max_score, source.manual_max_score, items)
+    # autograded points only: an item graded by a person adds nothing until a person does
+    total = sum(i.score for i in items if i.score is not None and i.verdict != BY_PERSON)
+    return GradeResult(source.quiz, total, source.max_score, source.manual_max_score, items,
+                       unanswered=blank)
+
+
+def not_submitted(source: SourceQuiz, path: str) -> GradeResult:
+    """The result of a notebook of the assignment that was not handed in: every item 0,
+    manual ones too (nbgrader autograde: "No submitted file", 0 points, nothing to grade
+    by hand). Not an error: the rest of the submission is graded."""
+    message = f"not handed in: no {path}"
+    items = [ItemResult(i.grade_id, 0.0, i.points, MISSING, message, i.title, i.verdict,
+                        source.name, reason=message) for i in source.items]
+    return GradeResult(source.quiz, 0.0, source.max_score, source.manual_max_score, items)
 
 
 def failed_whole(source: SourceQuiz, message: str) -> GradeResult:

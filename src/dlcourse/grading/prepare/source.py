@@ -26,18 +26,29 @@ kinds, decided by the source alone:
 
 nbgrader's "manually graded answer" code cells (``grade: true, solution:
 true``) are manual items, as in nbgrader.
+
+What the student was given in each answer cell (:attr:`SourceQuiz.blank_answers`) is
+the source's cell with nbgrader's own ``ClearSolutions`` applied, with the course's
+settings (``c.ClearSolutions.code_stub``, ``text_stub``, the delimiters): an answer
+left as released is "No response.", as nbgrader's checksum says it. Test cells with
+``### AUTOTEST`` lines are replaced by their expansion from the release record
+(:mod:`.autotest`). The notebook's kernel must be Python: dlcourse runs every
+notebook in its own Python kernel (``c.Grading.kernel_name``), whatever kernel a
+notebook names.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from ...config import validate_identifier
+from ...config import load_config, validate_identifier
 from ..result import BY_PERSON, IN_KERNEL, KEYED
+from . import autotest
 
 
 class QuizError(ValueError):
@@ -74,6 +85,11 @@ class SourceQuiz:
     answer_ids: list[str] = field(default_factory=list)
     #: whether its test cells are keyed checks (else judged in the kernel)
     keyed: bool = True
+    #: each answer cell's text in the student version (nbgrader's ClearSolutions), by
+    #: grade id: an answer still holding it is "No response."
+    blank_answers: dict[str, str] = field(default_factory=dict)
+    #: whether its test cells were expanded from ``### AUTOTEST`` lines at release
+    autotests: bool = False
 
     @property
     def name(self) -> str:
@@ -157,6 +173,43 @@ def source_path(root: Path, quiz: str, notebook: str | None = None) -> Path:
     return folder / f"{validate_identifier(notebook, 'notebook name')}.ipynb"
 
 
+def course_config(root: Path):
+    """The course's nbgrader config; nbgrader's defaults for a folder without one."""
+    from traitlets.config import Config
+
+    return load_config(root) if (root / "nbgrader_config.py").is_file() else Config()
+
+
+#: Kernel languages dlcourse grades (a notebook naming no kernel is taken as Python).
+PYTHON = ("python", "python3")
+
+
+def check_kernel(notebook, path: Path) -> None:
+    """Refuse a notebook written for another language than Python (nbgrader would run it
+    in that language's kernel; dlcourse runs every notebook in its own Python kernel)."""
+    spec = notebook.metadata.get("kernelspec") or {}
+    language = str(spec.get("language") or notebook.metadata.get("language_info", {}).get(
+        "name") or "python").lower()
+    if language not in PYTHON:
+        raise QuizError(f"{path}: its kernel is {spec.get('name', '?')!r} (language "
+                        f"{language!r}): dlcourse grades Python notebooks only, in its own "
+                        "sandboxed kernel (c.Grading.kernel_name)")
+
+
+def student_texts(notebook, config, path: Path) -> dict[str, str]:
+    """Each answer cell's text as the student version has it, by grade id: nbgrader's
+    ``ClearSolutions`` with the course's settings, as ``generate_assignment`` runs it."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    cleared = nbformat.from_dict(copy.deepcopy(dict(notebook)))
+    try:
+        cleared, _ = ClearSolutions(config=config).preprocess(cleared, {})
+    except (RuntimeError, ValueError) as error:
+        raise QuizError(f"{path}: nbgrader cannot make its student version: {error}") from None
+    return {nbgrader_meta(cell)["grade_id"]: cell.source for cell in cleared.cells
+            if is_answer(cell) and isinstance(nbgrader_meta(cell).get("grade_id"), str)}
+
+
 def load_assignment(root: Path, quiz: str) -> list[SourceQuiz]:
     """Every source notebook of assignment ``quiz``, read and validated, sorted by name."""
     names = notebook_names(root, quiz)
@@ -165,16 +218,34 @@ def load_assignment(root: Path, quiz: str) -> list[SourceQuiz]:
     return [load_source(root, quiz, name) for name in names]
 
 
-def load_source(root: Path, quiz: str, notebook: str | None = None) -> SourceQuiz:
-    """Read and validate one source notebook of ``quiz`` (see :func:`source_path`)."""
+def load_source(root: Path, quiz: str, notebook: str | None = None, *,
+                autotests: dict[str, dict] | None = None) -> SourceQuiz:
+    """Read and validate one source notebook of ``quiz`` (see :func:`source_path`).
+
+    Its AUTOTEST cells take their expansion from the release record, or from
+    ``autotests`` (expanded cells by grade id, :func:`.autotest.expanded_cells`) when
+    given: ``dlcourse release`` passes the cells it has just expanded."""
     path = source_path(root, quiz, notebook)
     if not path.is_file():
         others = notebook_names(root, quiz) if path.parent.is_dir() else []
         hint = f" (its notebooks: {', '.join(others)})" if others else ""
         raise QuizError(f"no source notebook for quiz {quiz!r} at {path}{hint}")
     notebook = nbformat.read(path, as_version=4)
+    config = course_config(root)
+    check_kernel(notebook, path)
+    expanded = False
+    if autotest.has_autotests(notebook, config):
+        try:
+            if autotests is None:
+                record = autotest.read_record(autotest.record_path(root, quiz))
+                autotests = record.get(path.stem, {}).get("autotests", {})
+            autotest.apply(notebook, autotests, where=str(path), quiz=quiz, config=config)
+        except autotest.AutotestError as error:
+            raise QuizError(str(error)) from None
+        expanded = True
     keyed = is_keyed(notebook.cells)
-    parsed = SourceQuiz(quiz=quiz, path=path, notebook=notebook, keyed=keyed)
+    parsed = SourceQuiz(quiz=quiz, path=path, notebook=notebook, keyed=keyed,
+                        blank_answers=student_texts(notebook, config, path), autotests=expanded)
     seen: set[str] = set()
     pending_answers: list[str] = []
     graded_answers: tuple[str, ...] = ()

@@ -121,6 +121,8 @@ def assemble(source: SourceQuiz, submission: nbformat.NotebookNode) -> Assembled
     anchor: str | None = None
     problems = list(submission.metadata.get("dlcourse_repairs", []))
     source_type = {nbgrader_meta(c).get("grade_id"): c.cell_type for c in source.notebook.cells}
+    source_ids = {c.get("id") for c in source.notebook.cells} - {None}
+    used_ids: set[str] = set()
     for number, cell in enumerate(submission.cells, start=1):
         grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id in answer_ids and grade_id in answers:
@@ -140,9 +142,16 @@ def assemble(source: SourceQuiz, submission: nbformat.NotebookNode) -> Assembled
         elif grade_id in known_ids and grade_id not in answer_ids:
             anchor = grade_id  # the source's copy of this cell runs
         elif cell.cell_type == "code":
-            added_after.setdefault(anchor, []).append(
-                nbformat.v4.new_code_cell(cell.source)
-            )
+            added = nbformat.v4.new_code_cell(cell.source)
+            # the student's own cell keeps its id, else one from its place, never a random
+            # one: two runs of one submission give the same executed notebook
+            kept = cell.get("id")
+            if not kept or kept in source_ids or kept in used_ids:
+                kept = next(f"added-{number}-{n}" for n in range(len(submission.cells) + 1)
+                            if f"added-{number}-{n}" not in source_ids | used_ids)
+            added["id"] = kept
+            used_ids.add(kept)
+            added_after.setdefault(anchor, []).append(added)
 
     for grade_id in source.answer_ids:
         if grade_id not in answers:

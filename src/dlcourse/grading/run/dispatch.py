@@ -48,7 +48,8 @@ def from_text(text: str) -> tuple:
 
 
 def worker_problems(root: str, quiz: str, key: str, sandbox: bool) -> list[str]:
-    """Run on each Dask worker: what stops it grading ``quiz`` (empty when nothing does)."""
+    """Run on each Dask worker: what stops it grading ``quiz`` (empty when nothing does;
+    ``key`` is empty for a quiz that needs none)."""
     from .sandbox import SandboxUnavailable, check_available
 
     problems = []
@@ -56,7 +57,7 @@ def worker_problems(root: str, quiz: str, key: str, sandbox: bool) -> list[str]:
     if not any(source.glob("*.ipynb")):
         problems.append(f"no source notebook in {source} (is the course root at the same "
                         "path on the workers?)")
-    if not Path(key).is_file():
+    if key and not Path(key).is_file():
         problems.append(f"no key at {key}")
     if sandbox:
         try:
@@ -85,9 +86,10 @@ def _connect(scheduler: str):
     return client
 
 
-def check_workers(client, *, root: Path, quiz: str, key: Path, sandbox: bool) -> None:
-    """Raise :class:`ClusterUnavailable` unless every worker now connected can grade ``quiz``."""
-    found = client.run(worker_problems, str(root), quiz, str(key), sandbox)
+def check_workers(client, *, root: Path, quiz: str, key: Path | None, sandbox: bool) -> None:
+    """Raise :class:`ClusterUnavailable` unless every worker now connected can grade ``quiz``
+    (``key``: its key, where it needs one)."""
+    found = client.run(worker_problems, str(root), quiz, str(key) if key else "", sandbox)
     unable = {worker: problems for worker, problems in found.items() if problems}
     if unable:
         lines = "; ".join(f"{worker}: {', '.join(problems)}"
@@ -97,8 +99,8 @@ def check_workers(client, *, root: Path, quiz: str, key: Path, sandbox: bool) ->
 
 
 @contextmanager
-def grading_pool(*, workers: int, scheduler: str | None, root: Path, quiz: str, key: Path,
-                 sandbox: bool) -> Iterator[Executor]:
+def grading_pool(*, workers: int, scheduler: str | None, root: Path, quiz: str,
+                 key: Path | None, sandbox: bool) -> Iterator[Executor]:
     """An executor for one task per submission: ``workers`` local processes, or the
     Dask cluster at ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``, or a
     scheduler file), checked first for what grading needs on every worker."""
