@@ -259,10 +259,12 @@ def test_each_lesson_page_renders_its_plots_and_no_error(site, browser, lesson):
         # a long output is folded, and its button opens it
         folded = page.locator(".dlcourse-folded")
         if folded.count():
-            height = folded.first.evaluate("(box) => box.clientHeight")
+            before = folded.count()
+            box = folded.first.element_handle()  # this box, not whichever is folded first next
+            height = box.evaluate("(box) => box.clientHeight")
             page.locator("button.dlcourse-unfold").first.click()
-            assert folded.count() == 0 or folded.first.evaluate(
-                "(box) => box.clientHeight") > height
+            assert folded.count() == before - 1
+            assert box.evaluate("(box) => box.clientHeight") > height
             assert page.locator("button.dlcourse-unfold").first.inner_text() == "Fold"
         assert not visit.remote, f"the page asked the network for {visit.remote}"
         assert not visit.script_errors, visit.script_errors
