@@ -263,12 +263,7 @@ def copy_interpreter(prefix: Path, executable: Path, target: Path) -> Path:
                skip=lambda path: path.parent == stdlib and path.name == "site-packages")
     (fresh / "lib" / name / "site-packages").mkdir(exist_ok=True)
     _patch_runpath(fresh / "bin" / name, prefix / "lib")
-    for folder, _, files in os.walk(fresh):
-        os.chmod(folder, 0o755)
-        for entry in files:
-            path = Path(folder) / entry
-            if not path.is_symlink():
-                path.chmod(path.stat().st_mode | stat.S_IROTH | stat.S_IRGRP)
+    _open_to_read(fresh)
     shutil.rmtree(target, ignore_errors=True)
     fresh.rename(target)
     if not _copy_is_sound(python, target):
@@ -315,6 +310,17 @@ def fingerprint(source: Path, python: Path, repo: Path) -> str:
         if "__pycache__" not in path.parts:
             digest.update(f"{path.relative_to(repo)}\n".encode() + path.read_bytes())
     return digest.hexdigest()
+
+
+def _open_to_read(root: Path) -> None:
+    """Every folder under ``root`` 0755 and every file (not a link) readable by all,
+    its other bits kept: what students' servers read, written by root."""
+    for folder, _, files in os.walk(root):
+        os.chmod(folder, 0o755)
+        for name in files:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | stat.S_IROTH | stat.S_IRGRP)
 
 
 def _link_tree(source: Path, target: Path, skip=lambda path: False) -> None:
@@ -462,12 +468,7 @@ def share_files(share: Path, repo: Path) -> None:
     if (repo / "deploy" / "browser").is_dir():
         page.mkdir()
         _link_tree(repo / "deploy" / "browser", page)
-        for folder, _, files in os.walk(page):
-            os.chmod(folder, 0o755)
-            for name in files:
-                path = Path(folder) / name
-                if not path.is_symlink():
-                    path.chmod(path.stat().st_mode | stat.S_IROTH | stat.S_IRGRP)
+        _open_to_read(page)
     share.chmod(0o755)
     for top in (share / "config", lessons):
         for folder, _, files in os.walk(top):
