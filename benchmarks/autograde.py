@@ -1,13 +1,16 @@
-"""Stock ``nbgrader autograde``, ``dlcourse autograde --workers N`` and ``--scheduler``, in one run.
+"""Stock ``nbgrader autograde``, ``dlcourse autograde --workers N`` (cold and warm kernels) and
+``--scheduler``, in one run.
 
     .venv/bin/python benchmarks/autograde.py [--submissions 16] [--workers 2] [--quiz QUIZ]
 
-All three grade the same N submissions (the quiz's calibration submissions
+All four grade the same N submissions (the quiz's calibration submissions
 and its solution, repeated), each in a fresh copy of the course with its own
-gradebook: stock nbgrader; dlcourse with N local worker processes; and
-dlcourse on a Dask cluster of N workers (``dask scheduler`` and ``dask worker
---nthreads 1``, started on this machine before the clock starts, as a
-cluster's long-lived workers would be). Every gradebook is made and the quiz
+gradebook: stock nbgrader; dlcourse with N local worker processes, each
+kernel started cold (``c.Grading.warm_kernels = False``: how dlcourse graded
+before warm workers) or forked warm (the default); and dlcourse on a Dask
+cluster of N workers (``dask scheduler`` and ``dask worker --nthreads 1``,
+started on this machine before the clock starts, as a cluster's long-lived
+workers would be). Every gradebook is made and the quiz
 registered by ``nbgrader generate_assignment`` before timing (nbgrader's
 first gradebook start runs an ``alembic`` process; each grader starts from the
 same state), so each time is the grading run alone, dlcourse's own check
@@ -131,8 +134,9 @@ def main() -> int:
     args = parser.parse_args()
     quiz, count = args.quiz, args.submissions
     with tempfile.TemporaryDirectory(prefix="dlcourse-bench-") as scratch:
-        stock, ours, cluster = (Path(scratch) / name for name in ("stock", "ours", "dask"))
-        for course in (stock, ours, cluster):
+        stock, ours, cluster, cold = (Path(scratch) / name
+                                      for name in ("stock", "ours", "dask", "cold"))
+        for course in (stock, ours, cluster, cold):
             make_course(course, quiz, count)
             if course == stock:
                 run([str(BIN / "dlcourse"), "release", quiz], course)  # the key, for all
@@ -140,7 +144,11 @@ def main() -> int:
                 shutil.copytree(stock / "keys", course / "keys")
             register_seconds = run([str(BIN / "nbgrader"), "generate_assignment", quiz,
                                     "--force"], course)
+        with open(cold / "nbgrader_config.py", "a") as config:
+            config.write("\nc.Grading.warm_kernels = False\n")
         stock_seconds = run([str(BIN / "nbgrader"), "autograde", quiz, "--force"], stock)
+        cold_seconds = run([str(BIN / "dlcourse"), "autograde", quiz, "--workers",
+                            str(args.workers), "--force"], cold)
         our_seconds = run([str(BIN / "dlcourse"), "autograde", quiz, "--workers",
                            str(args.workers), "--force"], ours)
         (Path(scratch) / "cluster").mkdir()
@@ -149,6 +157,7 @@ def main() -> int:
                                 str(scheduler_file), "--force"], cluster)
         stock_items, our_items = gradebook_items(stock, quiz), gradebook_items(ours, quiz)
         dask_items = gradebook_items(cluster, quiz)
+        cold_items = gradebook_items(cold, quiz)
         differences = [(student, grade_id, score, our_items[student][grade_id],
                         why_stock_differs(stock, quiz, student, grade_id))
                        for student, items in sorted(stock_items.items())
@@ -158,6 +167,7 @@ def main() -> int:
     our_scores = {s: sum(items.values()) for s, items in our_items.items()}
     agree = stock_scores == our_scores
     rows = [("stock nbgrader autograde", stock_seconds),
+            (f"dlcourse --workers {args.workers}, cold kernels", cold_seconds),
             (f"dlcourse autograde --workers {args.workers}", our_seconds),
             (f"dlcourse --scheduler, {args.workers} workers", dask_seconds)]
     print(f"{count} submissions of {quiz}, {os.cpu_count()} CPU cores\n")
@@ -168,6 +178,10 @@ def main() -> int:
           " not in the times above)")
     print(f"\nspeed-up, stock / --workers {args.workers}: {stock_seconds / our_seconds:.2f}x")
     print(f"speed-up, stock / --scheduler: {stock_seconds / dask_seconds:.2f}x")
+    print(f"speed-up, cold kernels / warm (--workers {args.workers}): "
+          f"{cold_seconds / our_seconds:.2f}x")
+    print(f"warm and cold kernels agree on every item: "
+          f"{'yes' if cold_items == our_items else 'no'}")
     print(f"--scheduler / --workers {args.workers}: {dask_seconds / our_seconds:.2f}"
           f" ({100 * (dask_seconds / our_seconds - 1):+.0f} %)")
     print(f"--scheduler and --workers agree on every item: "

@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 from traitlets.config import Config, Configurable
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -70,6 +70,12 @@ class Grading(Configurable):
     ).tag(config=True)
     scratch_files = Integer(
         100_000, help="Files and folders one sandboxed submission may create in its scratch space."
+    ).tag(config=True)
+    warm_kernels = Bool(
+        True, help="Keep, in each grading worker, a warm sandboxed process that has imported "
+        "the quiz's frameworks, and fork each submission's kernel from it, instead of starting "
+        "every kernel cold (the imports are most of a submission's time). Each submission "
+        "still starts clean: see the README's 'Warm workers'."
     ).tag(config=True)
     total_memory_bytes = Integer(
         8 * 1024**3, help="Memory all processes of one sandboxed submission may use together, "

@@ -12,6 +12,8 @@ notebook at a time: the submitted notebook's name picks its source notebook.
 
 from __future__ import annotations
 
+import logging
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,8 +24,9 @@ from .prepare.autotest import read_record, record_path
 from .prepare.package_view import allowed_modules
 from .prepare.settings import nbgrader_settings
 from .prepare.source import QuizError, SourceQuiz, load_source, notebook_names
+from .prepare.warm_imports import warm_modules, warm_usable
 from .result import ERROR, FAILED, MANUAL, MISSING, PASSED, TIMEOUT, GradeResult, ItemResult
-from .run import execute
+from .run import execute, warm
 from .run.assemble import SubmissionError, assemble, read_submission
 from .run.sandbox import SandboxUnavailable, check_available, scratch_folder
 from .run.workspace import (
@@ -32,6 +35,8 @@ from .run.workspace import (
     copy_submission_files,
     course_ignore,
 )
+
+log = logging.getLogger(__name__)
 
 #: the result model and the statuses stay importable from here, where they were first defined
 __all__ = ["ERROR", "FAILED", "MANUAL", "MISSING", "PASSED", "TIMEOUT", "WHERE_AVAILABLE",
@@ -135,7 +140,35 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
         if grade_id and index not in assembled.added:
             index_of[grade_id] = index
     ignore = course_ignore(root)
-    with scratch_folder(limits.sandbox) as scratch:
+    with ExitStack() as stack:
+        warm_sandbox = _warm_sandbox(stack, limits, source, assembled.notebook, modules)
+        try:
+            run = _run_submission(warm_sandbox, path, source, key, assembled, index_of, root,
+                                  limits, modules, ignore, settings, quiz, execution)
+        except warm.WarmUnavailable as error:  # before any cell ran: start it cold instead
+            log.warning("%s: grading %s with a cold kernel: %s", quiz, path, error)
+            run = _run_submission(None, path, source, key, assembled, index_of, root, limits,
+                                  modules, ignore, settings, quiz, execution)
+    if isinstance(run, GradeResult):
+        return run
+    records, outcomes = run
+    result = score(source, records, outcomes, key, assembled.answered, index_of,
+                   assembled.notebook, unkeyed=unkeyed_reasons(root, quiz, source))
+    result.executed = assembled.notebook
+    result.unsandboxed = unsandboxed
+    result.problems = assembled.problems
+    return result
+
+
+def _run_submission(warm_sandbox: warm.WarmSandbox | None, path: Path, source: SourceQuiz,
+                    key: Key, assembled, index_of: dict[str, int], root: Path,
+                    limits: execute.Limits, modules, ignore, settings, quiz: str,
+                    execution: str):
+    """Run the assembled notebook in a scratch folder filled as nbgrader fills one (in
+    ``warm_sandbox``'s, where there is one); return its records and cell outcomes, or
+    the result of a submission that could not be run."""
+    with (warm_sandbox.session() if warm_sandbox is not None
+          else scratch_folder(limits.sandbox)) as scratch:
         copy_submission_files(path.parent, Path(scratch), skip=path,
                               exported=key.exported_files, ignore=ignore)
         copy_assignment_files(source.path.parent, Path(scratch), ignore=ignore,
@@ -143,18 +176,33 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
                               keep=settings.excluded_files(quiz))
         try:
             outcomes = execute.run(assembled.notebook, workdir=Path(scratch), limits=limits,
-                                   dlcourse_modules=modules,
+                                   dlcourse_modules=modules, warm=warm_sandbox,
                                    environment=execute.grading_environment(execution))
-        except SandboxUnavailable:
+        except (SandboxUnavailable, warm.WarmUnavailable):
             raise
         except Exception as error:  # the kernel could not start, or nbclient broke
             return failed_whole(source, f"{path}: could not be run ({type(error).__name__}: "
                                         f"{error})")
         records = collect_records(source, assembled.notebook, index_of, scratch=Path(scratch),
                                   root=root, limits=limits)
-    result = score(source, records, outcomes, key, assembled.answered, index_of,
-                   assembled.notebook, unkeyed=unkeyed_reasons(root, quiz, source))
-    result.executed = assembled.notebook
-    result.unsandboxed = unsandboxed
-    result.problems = assembled.problems
-    return result
+    return records, outcomes
+
+
+def _warm_sandbox(stack: ExitStack, limits: execute.Limits, source: SourceQuiz, notebook,
+                  dlcourse_modules: tuple[str, ...] | None) -> warm.WarmSandbox | None:
+    """This worker's warm sandbox for the quiz (:mod:`.run.warm`), borrowed for as long as
+    ``stack`` lasts; None where the kernel starts cold: no sandbox, warm kernels turned
+    off, nothing to import, a notebook that sets what its frameworks read when imported
+    (:mod:`.prepare.warm_imports`), or no warm process to be had here (logged)."""
+    if limits.sandbox is None or not limits.warm_kernels:
+        return None
+    modules = warm_modules(source.notebook)
+    if not modules or not warm_usable(notebook, modules):
+        return None
+    try:
+        return stack.enter_context(warm.borrowed(
+            limits.sandbox, modules=modules, dlcourse_modules=dlcourse_modules,
+            startup_timeout=limits.startup_timeout))
+    except warm.WarmUnavailable as error:
+        log.warning("%s: grading with a cold kernel: %s", source.quiz, error)
+        return None

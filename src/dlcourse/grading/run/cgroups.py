@@ -103,8 +103,12 @@ class ControlGroups:
 
     def out_of_memory(self) -> bool:
         """Whether the kernel's OOM killer killed a process of the memory group."""
+        return self.oom_kills() > 0
+
+    def oom_kills(self) -> int:
+        """How many processes of the memory group the kernel's OOM killer has killed."""
         if self.memory_group is None:
-            return False
+            return 0
         for name in ("memory.events", "memory.oom_control"):
             try:
                 lines = (self.memory_group / name).read_text().splitlines()
@@ -112,9 +116,9 @@ class ControlGroups:
                 continue
             for line in lines:
                 key, _, value = line.partition(" ")
-                if key == "oom_kill" and value.strip().isdigit() and int(value) > 0:
-                    return True
-        return False
+                if key == "oom_kill" and value.strip().isdigit():
+                    return int(value)
+        return 0
 
     def close(self) -> None:
         """Kill whatever is left in the groups and remove them."""

@@ -62,12 +62,15 @@ class Limits:
     kernel_name: str = option_default("kernel_name")
     max_output_bytes: int = option_default("max_output_bytes")
     sandbox: sandboxing.SandboxLimits | None = sandboxing.SandboxLimits()
+    #: fork sandboxed kernels from a worker's warm process (:mod:`.warm`)
+    warm_kernels: bool = option_default("warm_kernels")
 
     @classmethod
     def from_options(cls, options, *, sandbox: bool = True) -> Limits:
         return cls(options.cell_timeout, options.notebook_timeout, options.startup_timeout,
                    options.kernel_name, options.max_output_bytes,
-                   sandboxing.SandboxLimits.from_options(options) if sandbox else None)
+                   sandboxing.SandboxLimits.from_options(options) if sandbox else None,
+                   options.warm_kernels)
 
     @classmethod
     def for_course(cls, root: Path, *, sandbox: bool = True) -> Limits:
@@ -132,6 +135,9 @@ class _Client(NotebookClient):
     timed_out: bool = False
     output_budget: dict
     sandbox_setup: tuple | None = None
+    #: the warm sandbox to fork the kernel from, and the kernel's environment
+    warm = None
+    warm_env: dict | None = None
     #: the content of each executed cell's execute reply, by cell index
     replies: dict
 
@@ -166,19 +172,54 @@ class _Client(NotebookClient):
 
         runtime, kernel_dirs = self.sandbox_setup
         specs = KernelSpecManager(kernel_dirs=[str(kernel_dirs)], ensure_native_kernel=False)
-        self.km = self.kernel_manager_class(
+        manager_class = self.kernel_manager_class
+        if self.warm is not None:
+            manager_class = _warm_manager_class(self.warm, self.warm_env)
+        self.km = manager_class(
             kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
             ip=str(runtime / "ipc"), connection_file=str(runtime / "connection.json"),
             config=self.config)
         return self.km
 
 
-def _write_kernelspec(sandbox: sandboxing.Sandbox, kernels: Path,
+def _warm_manager_class(warm, env: dict[str, str]):
+    """A kernel manager whose kernel is forked by ``warm`` (a :class:`.warm.WarmSandbox`)
+    with ``env``, where jupyter_client would launch the kernelspec's command: the
+    connection file is written as for any kernel, and the forked kernel is watched and
+    killed as a launched one would be."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class WarmKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw):
+            command, kw = await super()._async_pre_start_kernel(**kw)
+            provisioner, manager = self.provisioner, self
+
+            async def launch_kernel(cmd, **kwargs):
+                process = warm.launch(connection_file=manager.connection_file, env=env)
+                provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, None
+                return provisioner.connection_info
+
+            provisioner.launch_kernel = launch_kernel
+            return command, kw
+
+        # jupyter_client before 8 starts a kernel through this name
+        pre_start_kernel = _async_pre_start_kernel
+
+    return WarmKernelManager
+
+
+def _write_kernelspec(sandbox: sandboxing.Sandbox | None, kernels: Path,
                       extra: dict[str, str] | None = None) -> None:
-    """Write the sandboxed kernel's spec into the kernel folder ``kernels``."""
-    env = {**sandbox.environment(), **(extra or {}), MODE_VARIABLE: RECORD_ONLY}
-    argv = sandbox.command(
-        [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], env=env)
+    """Write the sandboxed kernel's spec into the kernel folder ``kernels``; without a
+    ``sandbox``, the spec of a kernel that is forked (:func:`_warm_manager_class`),
+    whose command, if it were ever launched, would only fail."""
+    if sandbox is None:
+        argv = [sys.executable, "-c", "raise SystemExit('a warm kernel is forked, never "
+                "launched')", "{connection_file}"]
+    else:
+        env = {**sandbox.environment(), **(extra or {}), MODE_VARIABLE: RECORD_ONLY}
+        argv = sandbox.command(
+            [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], env=env)
     folder = kernels / KERNEL_NAME
     folder.mkdir()
     # The kernel is interrupted by a message: a signal would reach bubblewrap, not Python.
@@ -217,7 +258,7 @@ def kernel_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits,
         dlcourse_modules: tuple[str, ...] | None = None,
-        environment: dict[str, str] | None = None) -> list[CellOutcome]:
+        environment: dict[str, str] | None = None, warm=None) -> list[CellOutcome]:
     """Execute the code cells of ``notebook`` in place; return one outcome per code cell.
 
     In a sandbox, ``workdir`` is best the working folder of an open scratch
@@ -225,7 +266,9 @@ def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits,
     counts against its ceiling. ``dlcourse_modules`` (a quiz's declared modules,
     :mod:`.package_view`) limits what of the ``dlcourse`` package the kernel
     can import; ``None`` shows the whole package. ``environment`` adds variables to
-    the kernel's (:func:`grading_environment`).
+    the kernel's (:func:`grading_environment`). ``warm``, a :class:`.warm.WarmSandbox` in
+    a session whose working folder is ``workdir``, forks the kernel in its sandbox
+    (whose package view is already made) instead of starting one in a new sandbox.
 
     Raises :class:`.sandbox.SandboxUnavailable` if a sandbox is asked for and
     cannot be made.
@@ -250,6 +293,8 @@ def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits,
     client.max_output_bytes = limits.max_output_bytes
     if limits.sandbox is None:
         return _run_cells(client, notebook, limits, {"env": kernel_environment(environment)})
+    if warm is not None:
+        return _run_warm(client, notebook, limits, warm, environment)
     sandboxing.check_available()
     view = None
     if dlcourse_modules is not None:  # outside anything the kernel can write
@@ -265,11 +310,26 @@ def run(notebook: nbformat.NotebookNode, *, workdir: Path, limits: Limits,
             _write_kernelspec(sandbox, kernels, environment)
             client.sandbox_setup = (sandbox.runtime, kernels)
             outcomes = _run_cells(client, notebook, limits, kernel_options)
-            return _explain_ceilings(outcomes, sandbox, limits.sandbox)
+            return _explain_ceilings(outcomes, sandbox.out_of_memory(), limits.sandbox)
     finally:
         shutil.rmtree(kernels, ignore_errors=True)
         if view is not None:
             shutil.rmtree(view.parent, ignore_errors=True)
+
+
+def _run_warm(client: _Client, notebook, limits: Limits, warm,
+              environment: dict[str, str] | None) -> list[CellOutcome]:
+    kernels = Path(tempfile.mkdtemp(prefix="dlcourse-kernels-"))
+    try:
+        _write_kernelspec(None, kernels)  # the manager reads a spec
+        client.sandbox_setup = (warm.runtime, kernels)
+        client.warm = warm
+        client.warm_env = {**warm.sandbox.environment(), **(environment or {}),
+                           MODE_VARIABLE: RECORD_ONLY}
+        outcomes = _run_cells(client, notebook, limits, {})
+        return _explain_ceilings(outcomes, warm.out_of_memory(), limits.sandbox)
+    finally:
+        shutil.rmtree(kernels, ignore_errors=True)
 
 
 _NO_SPACE = "No space left on device"
@@ -301,7 +361,7 @@ def _reply_error(cell, reply: dict | None) -> dict | None:
     return errors[0] if errors else None
 
 
-def _explain_ceilings(outcomes: list[CellOutcome], sandbox: sandboxing.Sandbox,
+def _explain_ceilings(outcomes: list[CellOutcome], out_of_memory: bool,
                       limits: sandboxing.SandboxLimits) -> list[CellOutcome]:
     """Say in the outcomes of cells that failed for it that a sandbox-wide ceiling was hit.
 
@@ -310,7 +370,6 @@ def _explain_ceilings(outcomes: list[CellOutcome], sandbox: sandboxing.Sandbox,
     everything writable is in the scratch space, so a full device is its ceiling
     (of bytes or of files), even if the submission has since deleted what it wrote.
     """
-    out_of_memory = sandbox.out_of_memory()
     explained = []
     for outcome in outcomes:
         if outcome.status == ERROR and _NO_SPACE in outcome.evalue:
