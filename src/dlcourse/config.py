@@ -110,8 +110,16 @@ def find_course_root(start: str | os.PathLike | None = None) -> Path:
 
 
 def load_config(root: Path) -> Config:
-    """Read the course's ``nbgrader_config.py``."""
-    return PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
+    """Read the course's ``nbgrader_config.py``.
+
+    In a quiz's kernel (``check`` under stock nbgrader reads where the keys are), the
+    file's own imports (``dlcourse.grading.validate``, for Validate) are the course's,
+    not the student's: the quiz's import guard (:mod:`dlcourse.quiz`) lets them through.
+    """
+    from .quiz import course_code
+
+    with course_code():
+        return PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
 
 
 def grading_options(root: Path) -> Grading:

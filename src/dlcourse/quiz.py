@@ -22,10 +22,29 @@ from __future__ import annotations
 
 import importlib.abc
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: What every quiz's kernel may import of dlcourse: the set-up itself and what the
 #: hidden tests call (DESIGN.md: the student's side of grading).
 ALWAYS = ("quiz", "checks", "calls")
+
+
+_course = threading.local()
+
+
+@contextmanager
+def course_code() -> Iterator[None]:
+    """While it lasts, imports are the course's own, whatever code makes them: reading the
+    course's ``nbgrader_config.py`` (:func:`dlcourse.config.load_config`), whose imports
+    run from a frame of that file, not of ``dlcourse``. The guard is the student's early
+    warning; what grading enforces is the sandbox's partial package."""
+    _course.depth = getattr(_course, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _course.depth -= 1
 
 
 class ReferenceCodeForbidden(ModuleNotFoundError):
@@ -51,7 +70,7 @@ class _Guard(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if not fullname.startswith("dlcourse.") or self.permits(fullname):
             return None
-        if _imported_by_dlcourse():
+        if _imported_by_dlcourse() or getattr(_course, "depth", 0):
             return None
         # No ``name``: ``from dlcourse import drift`` would swallow a ModuleNotFoundError
         # named after the submodule and say only "cannot import name 'drift'".

@@ -68,3 +68,39 @@ def test_stock_nbgrader_agrees_with_dlcourse(stock_graded, tiny_course, name):
 def test_stock_nbgrader_checks_answers_and_exported_files_against_the_key(stock_graded):
     _, stock_scores = stock_graded
     assert stock_scores == {"right": 5.0, "wrong_letter": 4.0, "visible_only": 3.0}
+
+
+def test_a_course_quiz_under_stock_nbgrader_scores_its_calibrations_as_dlcourse(tmp_path):
+    """A real quiz, whose set-up installs the import guard (dlcourse.quiz.begin) and whose
+    checks, comparing in the kernel, read the course's nbgrader_config.py: that file's own
+    imports are the course's, not the student's, and stock nbgrader scores an honest
+    submission and a mistake as their calibrations say."""
+    import json
+    import shutil
+
+    from dlcourse.grading.release import release
+
+    from ..conftest import REPO
+
+    quiz = "quiz07_production"
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(REPO / "nbgrader_config.py", course)
+    for folder in ("source", "release", "quizzes"):
+        shutil.copytree(REPO / folder / quiz, course / folder / quiz)
+    release([quiz], root=course)
+    nbgrader("generate_assignment", quiz, "--force", cwd=course)
+    calibration = json.loads((REPO / "quizzes" / quiz / "calibration.json").read_text())
+    expected = {}
+    for case in calibration["submissions"]:
+        name = Path(case["path"]).stem
+        if name in ("correct_different", "mistake_leaks_exact_only"):
+            folder = course / "submitted" / name.replace("_", "-") / quiz
+            folder.mkdir(parents=True)
+            shutil.copy(REPO / case["path"], folder / f"{quiz}.ipynb")
+            expected[name.replace("_", "-")] = case["score"]
+    assert len(expected) == 2
+    nbgrader("autograde", quiz, "--force", "--create", cwd=course)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        stock = {name: gradebook.find_submission(quiz, name).score for name in expected}
+    assert stock == expected
