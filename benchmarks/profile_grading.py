@@ -4,10 +4,11 @@
                                                    [--kernels {cold,warm,both}] [--no-sandbox]
 
 For each quiz (every folder of ``quizzes/`` by default; ``--quiz`` names some, and may be
-repeated) this grades one submission, the first of the quiz's ``calibration.json`` (or
-``--notebook``, with one ``--quiz``), in a scratch copy of the course (``nbgrader_config.py``,
-``source/``, ``release/``, ``quizzes/``, and each quiz's key and release record from the
-working tree's ``keys/``: run ``dlcourse release QUIZ`` first where they are missing). As
+repeated) this grades one submission, the first in the quiz's ``calibration.json`` with
+the highest score, so that every cell does its work (or ``--notebook``, with one
+``--quiz``), in a scratch copy of the course (``nbgrader_config.py``, ``source/``,
+``release/``, ``quizzes/``, and each quiz's key and release record from the working tree's
+``keys/``: run ``dlcourse release QUIZ`` first where they are missing). As
 ``dlcourse autograde`` does, the submission is graded by
 :func:`dlcourse.grading.autograde._grade_in_worker` in a spawned worker process (its result
 sent back as JSON text), and the parent stores it with ``autograde._store`` into the
@@ -377,7 +378,9 @@ def main() -> int:
     for quiz in chosen:
         calibration = json.loads((REPO / "quizzes" / quiz / "calibration.json").read_text()
                                  )["submissions"]
-        submissions[quiz] = (args.notebook or REPO / calibration[0]["path"]).resolve()
+        # the first submission that answers everything right: every cell does its work
+        best = max(calibration, key=lambda entry: entry["score"])
+        submissions[quiz] = (args.notebook or REPO / best["path"]).resolve()
         expected[quiz] = next((entry.get("score") for entry in calibration
                                if (REPO / entry["path"]).resolve() == submissions[quiz]), None)
     modes = KERNEL_MODES if args.kernels == "both" else (args.kernels,)
