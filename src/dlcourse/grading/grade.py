@@ -203,6 +203,7 @@ def _warm_sandbox(stack: ExitStack, limits: execute.Limits, source: SourceQuiz, 
         return stack.enter_context(warm.borrowed(
             limits.sandbox, modules=modules, dlcourse_modules=dlcourse_modules,
             startup_timeout=limits.startup_timeout))
-    except warm.WarmUnavailable as error:
-        log.warning("%s: grading with a cold kernel: %s", source.quiz, error)
+    except Exception as error:  # the cold path checks its own sandbox, and says why not
+        log.warning("%s: grading with a cold kernel: no warm process (%s: %s)", source.quiz,
+                    type(error).__name__, error)
         return None
