@@ -269,11 +269,17 @@ class WarmSandbox:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self.control], [], [], left)[0]:
                 return None
-            chunk = self.control.recv(65536)
+            try:
+                chunk = self.control.recv(65536)
+            except OSError:  # a killed zygote resets the connection rather than closing it
+                return None
             if not chunk:
                 return None
             data += chunk
-        return json.loads(data)
+        try:
+            return json.loads(data)
+        except ValueError:
+            return None
 
     def _ask(self, request: dict, timeout: float = ANSWER_SECONDS) -> dict | None:
         try:
