@@ -98,8 +98,8 @@ def test_dlcourse_has_no_import_cycle():
 PHASES = ["dlcourse.protocol", "dlcourse.grading.result", "dlcourse.grading.prepare",
           "dlcourse.grading.run", "dlcourse.grading.judge", "dlcourse.grading.store",
           "dlcourse.grading.reports"]
-COMMANDS = ["dlcourse.grading.release", "dlcourse.grading.grade", "dlcourse.grading.autograde",
-            "dlcourse.grading.validate"]
+COMMANDS = ["dlcourse.grading.release", "dlcourse.grading.variant_keys",
+            "dlcourse.grading.grade", "dlcourse.grading.autograde", "dlcourse.grading.validate"]
 STUDENT_SIDE = ["dlcourse.checks", "dlcourse.calls", "dlcourse.protocol"]
 #: The one way the student's side reaches the grader: under stock nbgrader (no grader to
 #: evaluate an exported file), ``check_file`` evaluates it in the kernel.

@@ -21,7 +21,9 @@ kernel runs:
   the working directory (nbgrader runs a notebook in a folder named after its
   assignment), and raise ``AssertionError`` on a mismatch so the cell fails.
   With no key, it raises, unless the notebook runs in ``source/`` (authoring),
-  where it only proves the value can be recorded.
+  where it only proves the value can be recorded. For a quiz whose numbers differ
+  by student (:mod:`dlcourse.variants`), the key is that student's, derived from the
+  solution the first time it is needed.
 
 The value must be a number, string, ``None``, a NumPy array or framework
 tensor, or a list, tuple or string-keyed dict of those.
@@ -39,6 +41,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from . import variants
 from .config import CourseNotFound, find_course_root, validate_identifier
 from .protocol import values
 
@@ -133,16 +136,40 @@ def _emit(record: dict) -> None:
     display({MIME_TYPE: record, "text/plain": f"check {record['name']!r} recorded"}, raw=True)
 
 
+def _variant_key_path(root: Path, quiz: str, student: str) -> Path:
+    """Where ``student``'s key of ``quiz`` is, derived first where it is not yet
+    (:mod:`dlcourse.grading.variant_keys`, in a process of its own)."""
+    import subprocess
+    import sys
+
+    from .protocol.key import KeyFileError
+
+    done = subprocess.run([sys.executable, "-m", "dlcourse.grading.variant_keys", str(root),
+                           quiz, student], capture_output=True, text=True, cwd=root)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["it failed"])[-1]
+        raise KeyFileError(f"the key of student {student!r}'s variant could not be derived "
+                           f"({last})")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
 def _compare_in_kernel(record: dict) -> None:
     """Stock nbgrader's path: compare against the key here, since no grader will."""
     from .protocol.key import KeyFileError, key_path, read_key
 
     here = Path.cwd()
     try:
-        path = key_path(here.name, root=find_course_root(here))
-        if path not in _keys:
-            _keys[path] = read_key(path)
-        key = _keys[path]
+        root = find_course_root(here)
+        path = key_path(here.name, root=root)
+        student = variants.declared_here.get(here.name)
+        if student is not None and here.parent.name == "source":
+            return  # authoring a quiz with variants: each student's key is derived later
+        cached = path if student is None else (here.name, student)
+        if cached not in _keys:
+            if student is not None:  # the student's own numbers: their own key
+                path = _variant_key_path(root, here.name, student)
+            _keys[cached] = read_key(path)
+        key = _keys[cached]
     except (CourseNotFound, KeyFileError, ValueError) as error:
         if here.parent.name == "source":
             return  # authoring: the value was recorded, and that is all we can say

@@ -32,8 +32,11 @@ def _release(args) -> int:
 def _grade(args) -> int:
     from .grading.grade import WHERE_AVAILABLE, grade_notebook
 
-    result = grade_notebook(args.notebook, quiz=args.quiz,
+    result = grade_notebook(args.notebook, quiz=args.quiz, student=args.student,
                             sandbox=False if args.no_sandbox else WHERE_AVAILABLE)
+    if result.variant:
+        print(f"dlcourse grade: checked against the variant of student {result.variant!r}",
+              file=sys.stderr)
     if result.unsandboxed:
         print(f"dlcourse grade: graded without a sandbox ({result.unsandboxed}); that is fine "
               "for your own notebook, and `dlcourse autograde` refuses to grade other "
@@ -138,6 +141,14 @@ def _report(args) -> int:
     return 0
 
 
+def _variant(args) -> int:
+    from .grading.variant_keys import student_variant
+
+    print(student_variant(args.quiz, args.student).describe().replace(
+        "Your variant", "The variant", 1))
+    return 0
+
+
 def _similarity(args) -> int:
     from .grading.reports.similarity import similarity, table
 
@@ -163,6 +174,10 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("notebook", help="the submitted notebook")
     grade.add_argument("--quiz", required=True, help="the quiz id, e.g. quiz01_frameworks")
     grade.add_argument("--json", action="store_true", help="print the result as JSON")
+    grade.add_argument("--student", metavar="ID",
+                       help="whose variant to check against, for a quiz whose numbers "
+                       "differ by student (default: DLCOURSE_STUDENT, else the hub's or "
+                       "the computer's user name)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run the notebook without a sandbox, as you (only for trusted work)")
     grade.set_defaults(run=_grade)
@@ -225,6 +240,13 @@ def parser() -> argparse.ArgumentParser:
     alike.add_argument("--html", metavar="PATH",
                        help="where to write the page (default autograded/similarity-QUIZ.html)")
     alike.set_defaults(run=_similarity)
+
+    parameters = commands.add_parser(
+        "variant", help="the parameters of one student's variant of a quiz")
+    parameters.add_argument("quiz", metavar="QUIZ")
+    parameters.add_argument("student", metavar="STUDENT",
+                            help="the student's id (nbgrader's; on the hub, the user name)")
+    parameters.set_defaults(run=_variant)
     return main
 
 

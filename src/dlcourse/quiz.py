@@ -26,9 +26,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-#: What every quiz's kernel may import of dlcourse: the set-up itself and what the
-#: hidden tests call (DESIGN.md: the student's side of grading).
-ALWAYS = ("quiz", "checks", "calls")
+#: What every quiz's kernel may import of dlcourse: the set-up itself, the student's
+#: variant, and what the hidden tests call (DESIGN.md: the student's side of grading).
+#: The grading sandbox's partial package holds the same (:mod:`dlcourse.grading.prepare.
+#: package_view`).
+ALWAYS = ("quiz", "checks", "calls", "variants")
 
 
 _course = threading.local()
@@ -88,9 +90,23 @@ def _imported_by_dlcourse() -> bool:
     return False
 
 
-def begin(quiz: str, *, dlcourse_modules: list[str] | tuple[str, ...] = ()) -> None:
+def begin(quiz: str, *, dlcourse_modules: list[str] | tuple[str, ...] = (),
+          variant: dict | None = None):
     """Start a quiz's kernel: forbid, from the notebook, every part of dlcourse that the
-    quiz does not declare (``dlcourse_modules``, as in its ``quiz.json``)."""
+    quiz does not declare (``dlcourse_modules``, as in its ``quiz.json``).
+
+    A quiz whose items differ by student passes ``variant``, its parameters declared as
+    :mod:`dlcourse.variants` describes: this student's variant is shown and returned (a
+    :class:`dlcourse.variants.Variant`); without it, ``begin`` returns None."""
     allowed = tuple(dlcourse_modules)
     sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, _Guard)]
     sys.meta_path.insert(0, _Guard(quiz, allowed))
+    if variant is None:
+        return None
+    from .variants import declared_here
+    from .variants import variant as student_variant
+
+    mine = student_variant(quiz, variant)
+    declared_here[quiz] = mine.student
+    print(mine.describe())
+    return mine

@@ -16,7 +16,7 @@ from nbgrader.api import Gradebook
 from dlcourse.checks import MODE_VARIABLE
 from dlcourse.grading.grade import grade_notebook
 
-from ..conftest import copy_course
+from ..conftest import FILES, copy_course
 from .test_grading import RIGHT, cell_index
 
 SUBMISSIONS = {
@@ -104,3 +104,23 @@ def test_a_course_quiz_under_stock_nbgrader_scores_its_calibrations_as_dlcourse(
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         stock = {name: gradebook.find_submission(quiz, name).score for name in expected}
     assert stock == expected
+
+
+def test_stock_nbgrader_grades_each_student_against_their_own_variant(tmp_path):
+    """Under stock nbgrader the kernel works out the numbers of the student the folder is
+    filed under, and ``check`` compares with that student's key (derived from the
+    solution): the computed answer passes for everyone, a copied one only for its owner."""
+    from dlcourse.grading.release import release
+
+    from .test_variant_keys import COMPUTED, QUIZ, copied_from, write
+
+    course = copy_course(FILES / "variant-course", tmp_path / "course")
+    release(root=course)
+    nbgrader("generate_assignment", QUIZ, "--force", cwd=course)
+    submissions = {"alice": COMPUTED, "bob": copied_from("alice"), "carol": copied_from("carol")}
+    for student, answers in submissions.items():
+        write(course, course / "submitted" / student / QUIZ, answers)
+    nbgrader("autograde", QUIZ, "--force", "--create", cwd=course)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        stock = {name: gradebook.find_submission(QUIZ, name).score for name in submissions}
+    assert stock == {"alice": 3.0, "bob": 1.0, "carol": 3.0}

@@ -20,6 +20,9 @@ The commands walk those phases; each is one module here, imported by :mod:`dlcou
 
 - :mod:`.release`    ``dlcourse release``: run each solution (phases 1-3), write the key
                      and the student version
+- :mod:`.variant_keys`  each student's key of a quiz whose numbers differ by student:
+                     the solution run for that student (as release runs it), cached;
+                     ``dlcourse variant``
 - :mod:`.grade`      ``dlcourse grade``: one notebook through phases 1-3 into a result
 - :mod:`.autograde`  ``dlcourse autograde``: every submission of a quiz, in parallel
                      (``run.dispatch``), graded and stored (phase 4), resumably

@@ -199,12 +199,15 @@ def _document(quiz: str, results: dict[str, GradeResult], several: bool | None =
 
 
 def _grade_in_worker(folder: str, quiz: str, root: str, sandbox: bool,
-                     refused: str | None = None, names: list[str] | None = None
-                     ) -> tuple[dict, dict[str, str | None]]:
+                     refused: str | None = None, names: list[str] | None = None,
+                     student: str | None = None) -> tuple[dict, dict[str, str | None]]:
     """Runs in a worker process: grade the notebooks ``names`` of one submission (all by
     default), one after another; return plain data for the parent: each notebook's result
     document (``notebooks``) with the seconds it took, and each executed notebook's text.
-    A notebook not handed in scores 0 on every item."""
+    A notebook not handed in scores 0 on every item. ``student`` is the id the submission
+    is filed under: a quiz whose numbers differ by student is graded against that
+    student's variant (default: the name of the folder above ``folder``)."""
+    student = student or Path(folder).parent.name
     started = time.monotonic()
     sources = [s for s in load_assignment(Path(root), quiz) if names is None or s.name in names]
     if refused:
@@ -218,7 +221,8 @@ def _grade_in_worker(folder: str, quiz: str, root: str, sandbox: bool,
             executed[source.name] = None
             continue
         try:
-            result = grade_notebook(notebook, quiz=quiz, root=root, sandbox=sandbox)
+            result = grade_notebook(notebook, quiz=quiz, root=root, sandbox=sandbox,
+                                    student=student)
         except Exception as error:  # one submission's failure never stops the batch
             result = failed_whole(source, f"{notebook}: grading failed ({type(error).__name__})")
         documents[source.name] = result.to_json()
@@ -403,7 +407,7 @@ def autograde(quiz: str, *, students: list[str] | None = None, workers: int = 1,
             refused = (f"{submission.notebook}: is reached through a symbolic link; refused"
                        if _through_a_link(root, submission) else None)
             future = pool.submit(as_text, _grade_in_worker, str(submission.folder), quiz,
-                                 str(root), sandbox, refused, names)
+                                 str(root), sandbox, refused, names, submission.student)
             futures[future] = (submission, prints, stored, names, timestamp)
         # Workers start and grade while the quiz is registered (nbgrader's GenerateAssignment
         # takes seconds): only storing a result needs the gradebook to know the quiz.

@@ -17,9 +17,13 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
+from .. import variants
 from ..config import find_course_root
 from ..protocol.key import Key, key_path, read_key
+from . import variant_keys
+from .judge import messages
 from .judge.verdict import failed_whole, score
+from .prepare import variant
 from .prepare.autotest import read_record, record_path
 from .prepare.package_view import allowed_modules
 from .prepare.settings import nbgrader_settings
@@ -97,7 +101,8 @@ def unkeyed_reasons(root: Path, quiz: str, source: SourceQuiz) -> dict[str, str]
 
 def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None = None,
                    limits: execute.Limits | None = None,
-                   sandbox: bool | str = True, execution: str = "autograde") -> GradeResult:
+                   sandbox: bool | str = True, execution: str = "autograde",
+                   student: str | None = None) -> GradeResult:
     """Grade one submitted notebook of ``quiz`` against the key, without a gradebook.
 
     In an assignment of several notebooks, the file's name says which one it is.
@@ -116,6 +121,12 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
     result's ``unsandboxed`` says why. A notebook that cannot be read scores zero with
     ``error`` set. The kernel has nbgrader's ``NBGRADER_EXECUTION`` set to
     ``execution`` (``"autograde"``, or ``"validate"`` for Validate), as nbgrader sets it.
+
+    A quiz whose items differ by student (:mod:`dlcourse.variants`) is graded against
+    ``student``'s variant (default: :func:`dlcourse.variants.student_id`, the student
+    checking their own work; autograde passes the id the submission is filed under):
+    the kernel derives that student's numbers, and the key is that student's
+    (:mod:`.variant_keys`). The result's ``variant`` names the student.
     """
     sandbox, unsandboxed = sandbox_choice(sandbox)
     root = Path(root) if root else find_course_root()
@@ -123,6 +134,13 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
     source = source_of(root, quiz, path)
     key = key_of(root, quiz, source)
     modules = allowed_modules(root / "quizzes" / quiz)
+    environment = execute.grading_environment(execution)
+    varied: set[str] | None = None  # the checks of the student's own numbers, if any
+    if variant.declared(source) is not None:
+        student = variants.student_id() if student is None else student
+        released, key = key, variant_keys.student_key(root, quiz, source, student)
+        varied = variant_keys.varied_checks(released, key)
+        environment.update(variant.environment(student))
     settings = nbgrader_settings(root)
     limits = limits or execute.Limits.for_course(root, sandbox=sandbox)
     if not sandbox:
@@ -144,16 +162,19 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
         warm_sandbox = _warm_sandbox(stack, limits, source, assembled.notebook, modules)
         try:
             run = _run_submission(warm_sandbox, path, source, key, assembled, index_of, root,
-                                  limits, modules, ignore, settings, quiz, execution)
+                                  limits, modules, ignore, settings, quiz, environment)
         except warm.WarmUnavailable as error:  # before any cell ran: start it cold instead
             log.warning("%s: grading %s with a cold kernel: %s", quiz, path, error)
             run = _run_submission(None, path, source, key, assembled, index_of, root, limits,
-                                  modules, ignore, settings, quiz, execution)
+                                  modules, ignore, settings, quiz, environment)
     if isinstance(run, GradeResult):
         return run
     records, outcomes = run
     result = score(source, records, outcomes, key, assembled.answered, index_of,
                    assembled.notebook, unkeyed=unkeyed_reasons(root, quiz, source))
+    if varied is not None:
+        result.variant = student
+        mention_variant(result, key, varied, student)
     result.executed = assembled.notebook
     result.unsandboxed = unsandboxed
     result.problems = assembled.problems
@@ -163,7 +184,7 @@ def grade_notebook(notebook: str | Path, *, quiz: str, root: str | Path | None =
 def _run_submission(warm_sandbox: warm.WarmSandbox | None, path: Path, source: SourceQuiz,
                     key: Key, assembled, index_of: dict[str, int], root: Path,
                     limits: execute.Limits, modules, ignore, settings, quiz: str,
-                    execution: str):
+                    environment: dict[str, str]):
     """Run the assembled notebook in a scratch folder filled as nbgrader fills one (in
     ``warm_sandbox``'s, where there is one); return its records and cell outcomes, or
     the result of a submission that could not be run."""
@@ -177,7 +198,7 @@ def _run_submission(warm_sandbox: warm.WarmSandbox | None, path: Path, source: S
         try:
             outcomes = execute.run(assembled.notebook, workdir=Path(scratch), limits=limits,
                                    dlcourse_modules=modules, warm=warm_sandbox,
-                                   environment=execute.grading_environment(execution))
+                                   environment=environment)
         except (SandboxUnavailable, warm.WarmUnavailable):
             raise
         except Exception as error:  # the kernel could not start, or nbclient broke
@@ -186,6 +207,17 @@ def _run_submission(warm_sandbox: warm.WarmSandbox | None, path: Path, source: S
         records = collect_records(source, assembled.notebook, index_of, scratch=Path(scratch),
                                   root=root, limits=limits)
     return records, outcomes
+
+
+def mention_variant(result: GradeResult, key: Key, varied: set[str], student: str) -> None:
+    """Say, on each failed item with numbers of the student's own, whose variant it was
+    checked against: an answer worked out for someone else's numbers fails there."""
+    for item in result.items:
+        names = {check.name for check in key.items.get(item.grade_id, [])}
+        if item.status == FAILED and names & varied:
+            note = messages.variant_mismatch(student)
+            item.message = f"{item.message}; {note}" if item.message else note
+            item.reason = f"{item.reason}; {note}" if item.reason else note
 
 
 def _warm_sandbox(stack: ExitStack, limits: execute.Limits, source: SourceQuiz, notebook,

@@ -35,7 +35,7 @@ from ..config import find_course_root, load_config
 from ..protocol.key import key_path, write_key
 from .judge import messages
 from .judge.verdict import partial_credit
-from .prepare import autotest
+from .prepare import autotest, variant
 from .prepare.generate import ReleaseError, student_version
 from .prepare.source import SourceQuiz, load_source, notebook_names, source_path
 from .result import IN_KERNEL
@@ -91,15 +91,19 @@ def _failure(outcome: execute.CellOutcome | None) -> str:
     return messages.exception_text(outcome.ename, outcome.evalue)
 
 
-def record_key(source: SourceQuiz, *, limits: execute.Limits) -> Recorded:
+def record_key(source: SourceQuiz, *, limits: execute.Limits,
+               environment: dict[str, str] | None = None) -> Recorded:
     """Run the solution and return the key's items and what failed, or raise
-    :class:`ReleaseError` for what cannot be graded."""
+    :class:`ReleaseError` for what cannot be graded. ``environment`` adds variables to
+    the kernel's (default: those of the release's own variant, :mod:`.prepare.variant`)."""
     notebook = copy.deepcopy(source.notebook)
     index_of = {item.grade_id: item.cell_index for item in source.items}
+    if environment is None:
+        environment = variant.environment(variant.RELEASE_STUDENT)
     with tempfile.TemporaryDirectory(prefix="dlcourse-release-") as scratch:
         copy_submission_files(source.path.parent, Path(scratch), skip=source.path)
         outcomes = {o.index: o for o in execute.run(notebook, workdir=Path(scratch),
-                                                    limits=limits)}
+                                                    limits=limits, environment=environment)}
         recorded = collect_records(source, notebook, index_of, scratch=Path(scratch),
                                    root=source.path.parents[2], limits=limits)
     problems, names = [], set()

@@ -59,14 +59,19 @@ class GradeResult:
     #: answer cells handed in as the student version gave them ("No response.", nbgrader's
     #: comment on them), by grade id; for an assignment's result, "notebook/grade id"
     unanswered: list[str] = field(default_factory=list)
+    #: the student whose variant the items were checked against, for a quiz whose
+    #: numbers differ by student (:mod:`dlcourse.variants`); else ""
+    variant: str = ""
 
     def to_json(self) -> dict:
         """The contract's JSON result, with ``manual_max_score`` and ``error`` added (and
         ``unsandboxed``, where a self-check ran without a sandbox)."""
         document = {k: v for k, v in asdict(self).items()
-                    if k not in ("executed", "items", "unsandboxed")}
+                    if k not in ("executed", "items", "unsandboxed", "variant")}
         if self.unsandboxed:
             document["unsandboxed"] = self.unsandboxed
+        if self.variant:
+            document["variant"] = self.variant
         document["items"] = [asdict(item) for item in self.items]
         return document
 
@@ -78,7 +83,8 @@ def from_json(document: dict) -> GradeResult:
                        document["manual_max_score"], items, document.get("error"),
                        unsandboxed=document.get("unsandboxed", ""),
                        problems=list(document.get("problems", [])),
-                       unanswered=list(document.get("unanswered", [])))
+                       unanswered=list(document.get("unanswered", [])),
+                       variant=str(document.get("variant", "")))
 
 
 def combine(quiz: str, results: dict[str, GradeResult]) -> GradeResult:
@@ -96,4 +102,5 @@ def combine(quiz: str, results: dict[str, GradeResult]) -> GradeResult:
     return GradeResult(quiz, sum(r.score for r in results.values()),
                        sum(r.max_score for r in results.values()),
                        sum(r.manual_max_score for r in results.values()), items,
-                       errors[0] if errors else None, problems=problems, unanswered=unanswered)
+                       errors[0] if errors else None, problems=problems, unanswered=unanswered,
+                       variant=next((r.variant for r in results.values() if r.variant), ""))

@@ -58,6 +58,8 @@ def as_validation(result: GradeResult) -> dict:
     validation: dict = {"dlcourse": result.to_json()}
     notes = [f"Checked without a sandbox ({result.unsandboxed})."] if result.unsandboxed else []
     notes += [f"Your notebook: {problem}." for problem in result.problems]
+    if result.variant:
+        notes.append(f"Checked against the variant of student {result.variant!r}.")
     if result.error:
         notes.append(result.error)
     if lost or result.error or result.problems:

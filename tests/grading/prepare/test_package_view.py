@@ -52,4 +52,4 @@ def test_the_view_imports_what_is_declared_and_nothing_else(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "refused"
-    assert Path(view / "checks.py").is_file() and ALWAYS == ("quiz", "checks", "calls")
+    assert Path(view / "checks.py").is_file() and ALWAYS == ("quiz", "checks", "calls", "variants")

@@ -71,6 +71,13 @@ def check_failed(expected: KeyCheck, found: Difference) -> str:
     return with_yours(f"{name}: {found.what}", found.yours)
 
 
+def variant_mismatch(student: str) -> str:
+    """Said on a failed item whose numbers are the student's own (:mod:`dlcourse.variants`)."""
+    return (f"this item's numbers are your own: it was checked against the variant of "
+            f"student {student!r}, and an answer worked out for another student's numbers "
+            "does not match")
+
+
 def _code(line: str) -> str:
     text = line.strip()
     return text if len(text) <= MAX_CODE_CHARACTERS else text[:MAX_CODE_CHARACTERS - 1] + "…"

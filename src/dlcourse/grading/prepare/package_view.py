@@ -10,7 +10,7 @@ its hidden tests) may use::
 
 The grading sandbox then sees, at the package's own path, a copy of the
 package that holds only those modules, the student-side modules
-(:data:`ALWAYS`: ``quiz``, ``checks`` and ``calls``) and what they import at module
+(:data:`ALWAYS`: ``quiz``, ``checks``, ``calls`` and ``variants``) and what they import at module
 level; importing anything else fails with ``ModuleNotFoundError``. The quiz's set-up
 cell (:func:`dlcourse.quiz.begin`) forbids the same imports in the student's own
 kernel, and in the graded one, with a message that says why. No
@@ -28,11 +28,9 @@ from pathlib import Path
 import dlcourse
 
 from ...config import validate_identifier
+from ...quiz import ALWAYS
 
 QUIZ_FILE = "quiz.json"
-#: What a quiz's kernel always needs: its set-up (:mod:`dlcourse.quiz`) and what its
-#: hidden tests call.
-ALWAYS = ("quiz", "checks", "calls")
 PACKAGE = Path(dlcourse.__file__).resolve().parent
 
 
