@@ -11,44 +11,21 @@ Keys are derived, not kept: each is cached, for the grader's later runs, under t
 directory (``keys/``, never committed) at ``variants/<quiz>/<fingerprint>/<student's
 digest>/<notebook>.json``, where the fingerprint covers the quiz's released key, its
 source notebook and the course's secret (a new release or a new secret derives new
-keys) and the student's id appears only as a digest. The first grading of a student's
-variant pays one run of the solution; regrades read the cache.
+keys) and the student's id appears only as a digest (:func:`.prepare.variant.cached_path`).
+The first grading of a student's variant pays one run of the solution; regrades read the
+cache.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from .. import variants
-from ..protocol import values
-from ..protocol.key import Key, KeyFileError, key_path, read_key, write_key
+from ..protocol.key import Key, KeyFileError, read_key, write_key
 from .prepare.source import SourceQuiz
-from .prepare.variant import declared, environment
+from .prepare.variant import cached_path, declared, environment
 from .release import record_key
 from .run import execute
-
-
-def _digest(*parts: bytes) -> str:
-    hashed = hashlib.sha256()
-    for part in parts:
-        hashed.update(hashlib.sha256(part).digest())
-    return hashed.hexdigest()
-
-
-def cached_path(root: Path, quiz: str, source: SourceQuiz, student: str,
-                secret: str | None = None) -> Path:
-    """Where ``student``'s key of ``source`` is cached (it may not exist yet)."""
-    released = key_path(quiz, root=root)
-    try:
-        released_bytes = released.read_bytes()
-    except FileNotFoundError:
-        raise KeyFileError(f"no key at {released}: run `dlcourse release {quiz}` to record "
-                           "it") from None
-    secret = variants.course_secret() if secret is None else secret
-    fingerprint = _digest(released_bytes, source.path.read_bytes(), secret.encode())[:24]
-    return (released.parent / "variants" / quiz / fingerprint /
-            _digest(student.encode())[:32] / f"{source.name}.json")
 
 
 def student_key(root: Path, quiz: str, source: SourceQuiz, student: str, *,
@@ -68,20 +45,6 @@ def student_key(root: Path, quiz: str, source: SourceQuiz, student: str, *,
     recorded = record_key(source, limits=limits, environment=environment(student, secret))
     write_key(path, quiz, recorded.items)
     return read_key(path)
-
-
-def varied_checks(released: Key, mine: Key) -> set[str]:
-    """The names of the checks whose key differs between the release's variant and
-    ``mine``: the ones a copied answer would fail for the numbers' sake."""
-    names = set()
-    for grade_id, checks in mine.items.items():
-        others = {check.name: check for check in released.items.get(grade_id, [])}
-        for check in checks:
-            other = others.get(check.name)
-            if other is None or values.mismatch(other.value, check.value, rtol=check.rtol,
-                                                atol=check.atol):
-                names.add(check.name)
-    return names
 
 
 def student_variant(quiz: str, student: str, *, root: str | Path | None = None,

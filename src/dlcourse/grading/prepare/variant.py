@@ -9,7 +9,12 @@ graded) derive a given student's numbers.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 from ... import variants
+from ...protocol import values
+from ...protocol.key import Key, KeyFileError, key_path
 from .source import SourceQuiz
 
 #: The student id the release's own key (``keys/<quiz>.json``) is derived for: what the
@@ -27,3 +32,39 @@ def environment(student: str, secret: str | None = None) -> dict[str, str]:
     """The variables that make a kernel derive ``student``'s variant (:mod:`.variants`)."""
     return {variants.STUDENT_VARIABLE: student,
             variants.SECRET_VARIABLE: variants.course_secret() if secret is None else secret}
+
+
+def _digest(*parts: bytes) -> str:
+    hashed = hashlib.sha256()
+    for part in parts:
+        hashed.update(hashlib.sha256(part).digest())
+    return hashed.hexdigest()
+
+
+def cached_path(root: Path, quiz: str, source: SourceQuiz, student: str,
+                secret: str | None = None) -> Path:
+    """Where ``student``'s key of ``source`` is cached (it may not exist yet)."""
+    released = key_path(quiz, root=root)
+    try:
+        released_bytes = released.read_bytes()
+    except FileNotFoundError:
+        raise KeyFileError(f"no key at {released}: run `dlcourse release {quiz}` to record "
+                           "it") from None
+    secret = variants.course_secret() if secret is None else secret
+    fingerprint = _digest(released_bytes, source.path.read_bytes(), secret.encode())[:24]
+    return (released.parent / "variants" / quiz / fingerprint /
+            _digest(student.encode())[:32] / f"{source.name}.json")
+
+
+def varied_checks(released: Key, mine: Key) -> set[str]:
+    """The names of the checks whose key differs between the release's variant and
+    ``mine``: the ones a copied answer would fail for the numbers' sake."""
+    names = set()
+    for grade_id, checks in mine.items.items():
+        others = {check.name: check for check in released.items.get(grade_id, [])}
+        for check in checks:
+            other = others.get(check.name)
+            if other is None or values.mismatch(other.value, check.value, rtol=check.rtol,
+                                                atol=check.atol):
+                names.add(check.name)
+    return names

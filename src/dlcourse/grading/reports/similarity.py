@@ -44,7 +44,9 @@ evidence for a person to judge, never a verdict: short correct answers and
 common idioms do coincide, and the page says so.
 
 Answers are read from ``submitted/<student>/<quiz>/<quiz>.ipynb`` (no grading
-needed); a code cell a student added after an answer cell counts with it.
+needed); a code cell a student added after an answer cell counts with it. For a quiz
+whose numbers differ by student, the graded values that fit another student's variant
+are listed first, as strong evidence (:mod:`.variant_matches`: that needs autograde).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ from pathlib import Path
 
 from ...config import find_course_root, validate_identifier
 from ...files import write_atomically
+from .variant_matches import VariantMatch, variant_matches
 
 CODE, TEXT = "code", "text"
 _SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
@@ -347,6 +350,8 @@ class SimilarityReport:
     answers: dict[str, dict[str, Answer]]
     ignored: int  # k-grams of the release and the lessons
     html: Path | None = None  # the page, once written
+    #: students whose graded values fit another student's variant (:mod:`.variant_matches`)
+    variant_matches: list[VariantMatch] = field(default_factory=list)
 
     @property
     def above(self) -> list[Pair]:
@@ -518,7 +523,8 @@ def similarity(quiz: str, *, root: str | Path | None = None, threshold: float = 
                     common=common, saturation=saturation)
     pairs.sort(key=lambda p: (-p.score, -p.shared_cells, p.a, p.b))
     result = SimilarityReport(quiz, sorted(answers), cells, threshold, pairs, answers,
-                              len(ignored[CODE]) + len(ignored[TEXT]))
+                              len(ignored[CODE]) + len(ignored[TEXT]),
+                              variant_matches=variant_matches(root, quiz))
     target = Path(html) if html else root / "autograded" / f"similarity-{quiz}.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(target, page(result, top=top))
@@ -532,6 +538,11 @@ NOTICE = ("This page is evidence for a person to judge, not a verdict. Similar a
           "also come from short correct solutions, shared idioms, the lessons, working "
           "together where that is allowed, or chance. Read the answers side by side, and "
           "talk to the students, before concluding anything.")
+
+VARIANTS = ("Each student's numbers in this quiz are their own. These values are wrong for "
+            "the student's own numbers and right for a classmate's, on several items at once: "
+            "what an answer worked out for the classmate's numbers gives. Strong evidence, "
+            "still for a person to judge (working together on one variant looks the same).")
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -591,6 +602,14 @@ def page(result: SimilarityReport, *, top: int = 20) -> str:
                 f"</h3><div class=\"side\"><div><b>{html.escape(pair.a)}</b>"
                 f"{_marked(a.source, match.lines_a)}</div><div><b>{html.escape(pair.b)}</b>"
                 f"{_marked(b.source, match.lines_b)}</div></div>")
+    if result.variant_matches:
+        rows = "\n".join(
+            f"<tr><td>{html.escape(m.student)}</td><td>{html.escape(m.owner)}</td>"
+            f"<td>{html.escape(', '.join(m.checks))}</td></tr>" for m in result.variant_matches)
+        details.insert(0, f"<h2>Answers that fit another student's variant</h2><p>{VARIANTS}"
+                          "</p><table><thead><tr><th>student</th><th>whose variant the values "
+                          "fit</th><th>checks</th></tr></thead>"
+                          f"<tbody>{rows}</tbody></table>")
     summary = (f"{len(result.students)} submissions, {len(result.cells)} answer cells; "
                f"{len(result.pairs)} pair(s) share at least one cell beyond chance, "
                f"{len(result.above)} at or above the threshold {result.threshold:g}. "
@@ -605,6 +624,9 @@ def table(result: SimilarityReport, *, top: int = 20) -> str:
     lines = [f"{result.quiz}: {len(result.students)} submissions, {len(result.cells)} answer "
              f"cells, {len(result.above)} pair(s) at or above the threshold "
              f"{result.threshold:g}"]
+    for match in result.variant_matches:
+        lines.append(f"strong evidence: {match.student}'s values fit {match.owner}'s variant, "
+                     f"not their own ({', '.join(match.checks)})")
     if not result.pairs:
         return "\n".join(lines + ["no pair shares an answer cell beyond chance"])
     width = max(7, *(len(p.a) for p in result.pairs[:top]), *(len(p.b) for p in result.pairs[:top]))
