@@ -21,7 +21,9 @@ read by key, unknown keys ignored) and the manual scores in the gradebook
 
 and for the quiz: the distribution of totals (autograded plus manual
 points; a pending manual score counts 0) and the grading time per submission
-(the ``seconds`` that ``dlcourse autograde`` stores with each result).
+(the ``seconds`` that ``dlcourse autograde`` stores with each result). For a quiz whose
+numbers differ by student, the pass rate of each item by the range each parameter fell
+in, where a parameter made an item easier or harder (:mod:`.variant_difficulty`).
 Printed as tables, and written as one HTML page with its plots embedded
 (PNG, base64): no network, no external file.
 """
@@ -44,6 +46,8 @@ from ...files import write_atomically
 # .result is light: the CLI can build its parser without importing the grader
 from ..judge.messages import YOURS
 from ..result import ERROR, FAILED, MANUAL, MISSING, PASSED, RESULT_FILE, TIMEOUT
+from .variant_difficulty import ParameterDifficulty, difficulty
+from .variant_difficulty import plot as plot_difficulty
 
 GRADED, PENDING = "graded", "pending"  # an item graded by hand, by a person or not yet
 STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, MISSING, GRADED, PENDING)
@@ -80,6 +84,9 @@ class QuizReport:
     not_graded: list[str]  # submissions that could not be graded at all
     flag_below: float
     html: Path | None = None  # the page, once written
+    #: for a quiz whose numbers differ by student: the parameters whose ranges made an
+    #: item easier or harder (:mod:`.variant_difficulty`)
+    by_parameter: list[ParameterDifficulty] = field(default_factory=list)
 
     @property
     def flagged(self) -> list[ItemStats]:
@@ -258,11 +265,32 @@ def report(quiz: str, *, root: str | Path | None = None, html: str | Path | None
 
     result = analyse(quiz, documents, manual_scores_of_quiz(root, quiz), flag_below=flag_below,
                      top_failures=top_failures)
+    result.by_parameter = _by_parameter(root, quiz, documents)
     target = Path(html) if html else root / "autograded" / f"report-{quiz}.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(target, page(result))
     result.html = target
     return result
+
+
+def _by_parameter(root: Path, quiz: str, documents: dict[str, dict]
+                  ) -> list[ParameterDifficulty]:
+    """Each varied parameter worth showing, for a quiz whose numbers differ by student."""
+    from ..prepare.source import QuizError, load_source
+    from ..prepare.variant import declared
+
+    try:
+        spec = declared(load_source(root, quiz))
+    except QuizError:
+        return []
+    if spec is None:
+        return []
+    statuses = {student: {item["grade_id"]: item.get("status", MISSING)
+                          for item in document["result"].get("items", [])
+                          if isinstance(item, dict) and "grade_id" in item}
+                for student, document in documents.items()
+                if not document["result"].get("error")}
+    return difficulty(quiz, spec, statuses)
 
 
 # ---------------------------------------------------------------- output
@@ -310,6 +338,13 @@ def table(result: QuizReport) -> str:
     else:
         lines.append("grading time per submission: not stored (graded before dlcourse "
                      "autograde recorded it)")
+    for found in result.by_parameter:
+        lines += ["", f"pass rate by the student's {found.parameter} (groups: "
+                      + ", ".join(f"{g} ({n})" for g, n in zip(found.groups, found.sizes,
+                                                                strict=True)) + "):"]
+        lines += [f"  {grade_id:<{width}}  " + "  ".join(_number(r) for r in rates)
+                  for grade_id, rates in found.pass_rates.items()
+                  if len({r for r in rates if r is not None}) > 1]
     return "\n".join(lines)
 
 
@@ -385,6 +420,8 @@ def plots(result: QuizReport) -> dict[str, str]:
         axis.set_ylabel("submissions")
         axis.set_title("Grading time")
         out["seconds"] = _png(figure)
+    for found in result.by_parameter:
+        out[f"parameter {found.parameter}"] = _png(plot_difficulty(found))
     return out
 
 
@@ -413,7 +450,7 @@ Failure messages name the check and the kind of difference, never the key.</p>
 <h2>Scores and grading time</h2>
 <p>{scores}</p>
 <div class="plots">{distribution_plot}{seconds_plot}</div>
-<h2>Items</h2>
+{variants}<h2>Items</h2>
 <table><thead><tr><th>item</th><th>points</th>{status_heads}<th>mean</th><th>sd</th>
 <th>discrimination</th><th class="text">most frequent failures</th></tr></thead>
 <tbody>
@@ -455,8 +492,18 @@ def page(result: QuizReport) -> str:
                + (f"; {len(result.not_graded)} submission(s) could not be graded at all"
                   if result.not_graded else "")
                + (f". Flagged: <b>{flagged}</b>." if flagged else ". No item is flagged."))
+    variants = ""
+    if result.by_parameter:
+        variants = ("<h2>Items by the student's own numbers</h2><p>Each student's numbers "
+                    "in this quiz are their own. These parameters made some item easier or "
+                    "harder: its pass rate differs between groups of students whose values "
+                    "fell in different ranges. A fair quiz keeps that small; a wide gap "
+                    "calls for narrower ranges.</p><div class=\"plots\">"
+                    + "".join(figures[f"parameter {found.parameter}"]
+                              for found in result.by_parameter) + "</div>")
     return PAGE.format(
         title=html.escape(f"Item analysis of {result.quiz}"), summary=summary,
+        variants=variants,
         status_heads="".join(f"<th>{s}</th>" for s in STATUSES), rows="\n".join(rows),
         flag_below=result.flag_below, status_plot=figures["statuses"],
         discrimination_plot=figures["discrimination"], scores=scores,
