@@ -162,3 +162,22 @@ def test_dlcourse_variant_of_a_quiz_without_one_says_so(tiny_course, monkeypatch
     monkeypatch.chdir(tiny_course)
     assert cli.main(["variant", "quiz_tiny", "alice"]) == 1
     assert "quiz_tiny declares no variant" in capsys.readouterr().err
+
+
+def test_nothing_per_student_can_be_committed(varied_course, tmp_path):
+    """Each student's key is cached under the key directory, which git ignores, and the
+    fixture's source holds no student's numbers."""
+    from dlcourse.grading.prepare.source import load_source
+    from dlcourse.grading.prepare.variant import cached_path
+
+    from ..conftest import REPO
+
+    path = write(varied_course, tmp_path, COMPUTED)
+    grade_notebook(path, quiz=QUIZ, root=varied_course, limits=FAST, student="erin")
+    cached = cached_path(varied_course, QUIZ, load_source(varied_course, QUIZ), "erin")
+    assert cached.is_file()
+    in_the_repository = REPO / cached.relative_to(varied_course)
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(in_the_repository)], cwd=REPO)
+    assert ignored.returncode == 0, f"{in_the_repository} would not be ignored by git"
+    source = (FILES / "variant-course" / "source" / QUIZ / f"{QUIZ}.ipynb").read_text()
+    assert json.dumps(parameters("erin")["data_seed"]) not in source
