@@ -144,8 +144,7 @@ def _report(args) -> int:
 def _variant(args) -> int:
     from .grading.variant_keys import student_variant
 
-    print(student_variant(args.quiz, args.student).describe().replace(
-        "Your variant", "The variant", 1))
+    print(student_variant(args.quiz, args.student).describe(whose="The"))
     return 0
 
 

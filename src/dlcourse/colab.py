@@ -38,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-from .notebooks import write
+from .notebooks import without_magics, write
 
 BADGE_TAG, INSTALL_TAG = "colab-badge", "colab-install"
 #: The environment variable that points the install cell at a checkout instead of GitHub
@@ -120,10 +120,8 @@ def imported_modules(root: Path, notebook) -> set[str]:
     modules, pending, seen = set(), [], set()
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            source = "\n".join(line for line in cell.source.splitlines()
-                               if not line.lstrip().startswith(("%", "!")))
             try:
-                outside, course = _imports(ast.parse(source), "dlcourse")
+                outside, course = _imports(ast.parse(without_magics(cell.source)), "dlcourse")
             except SyntaxError:
                 continue
             modules |= outside

@@ -23,6 +23,13 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 NBFORMAT_MINOR = 5
 
 
+def without_magics(code: str) -> str:
+    """A code cell's source with its IPython lines (``%timeit``, ``!pip``) as blank lines,
+    so that Python can parse the rest (line numbers kept)."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                     for line in code.split("\n"))
+
+
 def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Return ``notebook`` cleaned in place (and also as the result)."""
     notebook.nbformat, notebook.nbformat_minor = 4, NBFORMAT_MINOR

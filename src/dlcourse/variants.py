@@ -170,9 +170,10 @@ class Variant(Mapping):
     def __repr__(self) -> str:
         return f"Variant({self.quiz!r}, {self.student!r}, {self.parameters!r})"
 
-    def describe(self) -> str:
-        """What the student reads when the set-up cell runs."""
-        lines = [f"Your variant of {self.quiz} (student {self.student!r}): the items use "
+    def describe(self, whose: str = "Your") -> str:
+        """What the student reads when the set-up cell runs (``whose="The"``: what
+        ``dlcourse variant`` prints for the instructor)."""
+        lines = [f"{whose} variant of {self.quiz} (student {self.student!r}): the items use "
                  "these numbers; another student's are different."]
         lines += [f"  {name} = {value!r}" for name, value in self.parameters.items()]
         return "\n".join(lines)
@@ -194,12 +195,12 @@ def spec_of(cells_source: list[str], quiz: str = "the quiz") -> dict[str, list] 
     """The variant a quiz's code cells declare: the literal ``variant=`` of its call to
     ``begin``, or None where it declares none. Raises :class:`VariantError` for a
     declaration that is not a literal, or declared twice."""
+    from .notebooks import without_magics  # the grader's and the CLI's, not the kernel's
+
     found = None
     for source in cells_source:
-        lines = [line for line in source.splitlines()
-                 if not line.lstrip().startswith(("%", "!"))]  # IPython's magics
         try:
-            tree = ast.parse("\n".join(lines))
+            tree = ast.parse(without_magics(source))
         except SyntaxError:
             continue
         for node in ast.walk(tree):

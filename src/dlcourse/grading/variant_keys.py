@@ -29,7 +29,7 @@ from .run import execute
 
 
 def student_key(root: Path, quiz: str, source: SourceQuiz, student: str, *,
-                limits: execute.Limits | None = None, secret: str | None = None) -> Key:
+                secret: str | None = None) -> Key:
     """The key of ``student``'s variant of ``source``, from the cache or derived now by
     running the solution (unsandboxed: it is the instructor's code, as at release).
     Raises :class:`.release.ReleaseError` where the solution cannot be recorded."""
@@ -39,10 +39,8 @@ def student_key(root: Path, quiz: str, source: SourceQuiz, student: str, *,
             return read_key(path)
         except KeyFileError:
             pass  # a damaged cache entry is derived again
-    limits = limits or execute.Limits.for_course(root, sandbox=False)
-    if limits.sandbox is not None:
-        limits = execute.Limits.for_course(root, sandbox=False)
-    recorded = record_key(source, limits=limits, environment=environment(student, secret))
+    recorded = record_key(source, limits=execute.Limits.for_course(root, sandbox=False),
+                          environment=environment(student, secret))
     write_key(path, quiz, recorded.items)
     return read_key(path)
 

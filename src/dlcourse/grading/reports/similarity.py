@@ -69,6 +69,7 @@ from pathlib import Path
 
 from ...config import find_course_root, validate_identifier
 from ...files import write_atomically
+from ...notebooks import without_magics
 from .variant_matches import VariantMatch, variant_matches
 
 CODE, TEXT = "code", "text"
@@ -92,12 +93,6 @@ class Token:
 
 
 # ---------------------------------------------------------------- normalisation
-
-
-def _strip_magics(code: str) -> str:
-    """IPython lines (``%timeit``, ``!pip``) as blank lines, so that Python can parse the rest."""
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                     for line in code.split("\n"))
 
 
 def _raw_tokens(code: str) -> list[tokenize.TokenInfo]:
@@ -240,7 +235,7 @@ def _effects(node: ast.stmt) -> tuple[set[str], set[str], bool]:
 
 def code_tokens(code: str, kept: frozenset[str] = frozenset()) -> list[Token]:
     """A code answer as normalised tokens, independent statements in canonical order."""
-    code = _strip_magics(code)
+    code = without_magics(code)
     raw = _raw_tokens(code)
     normal = _normalise(raw, kept | _BUILTINS)
     try:
@@ -264,7 +259,7 @@ _BUILTINS = frozenset(dir(builtins))
 def bound_names(code: str) -> set[str]:
     """The names a piece of code binds at its top level (the quiz's set-up: ``np``, ``torch``)."""
     try:
-        tree = ast.parse(_strip_magics(code))
+        tree = ast.parse(without_magics(code))
     except SyntaxError:
         return set()
     names = set()
