@@ -18,7 +18,9 @@ this order (nothing is written until the records and the student version exist):
    computed, the assignment's other files copied as nbgrader copies them),
    without touching the gradebook, then clean the notebooks;
 4. write the key (``keys/<quiz>.json``), the release record beside it (the expanded
-   AUTOTEST cells, the items without a key) and ``release/<quiz>/``.
+   AUTOTEST cells, the items without a key, and for a quiz whose numbers differ by
+   student the checks that do: :func:`.prepare.variant.varied_between`, from a second run
+   of the solution as another student) and ``release/<quiz>/``.
 """
 
 from __future__ import annotations
@@ -193,6 +195,11 @@ def release_quiz(quiz: str, *, root: Path, limits: execute.Limits) -> Released:
                for name in notebook_names(root, quiz)]
     recorded = record_keys(sources, limits=limits)
     keys = {name: done.items for name, done in recorded.items()}
+    varied = {source.name: variant.varied_between(
+                  keys[source.name],
+                  record_key(source, limits=limits, environment=variant.environment(
+                      variant.REFERENCE_STUDENT)).items)
+              for source in sources if variant.declared(source) is not None}
     student = student_version(root, quiz, expanded=expanded)
     key_file = key_path(quiz, root=root)
     if root / "release" in key_file.parents:
@@ -203,7 +210,8 @@ def release_quiz(quiz: str, *, root: Path, limits: execute.Limits) -> Released:
         write_key(key_file, quiz, {}, notebooks=keys)
     record_file = autotest.record_path(root, quiz)
     autotest.write_record(record_file, quiz, {
-        name: {"autotests": cells.get(name, {}), "unkeyed": recorded[name].unkeyed}
+        name: {"autotests": cells.get(name, {}), "unkeyed": recorded[name].unkeyed,
+               **({"varied": varied[name]} if name in varied else {})}
         for name in keys})
     folder = root / "release" / quiz
     folder.mkdir(parents=True, exist_ok=True)

@@ -123,9 +123,9 @@ def read_key(path: Path, notebook: str | None = None) -> Key:
     try:
         quiz = validate_identifier(document["quiz"], "quiz id")
         if document.get("format") == FORMAT:
-            notebooks = {quiz: _items(document["items"])}
+            notebooks = {quiz: parse_items(document["items"])}
         elif document.get("format") == NOTEBOOKS_FORMAT:
-            notebooks = {validate_identifier(name, "notebook name"): _items(of["items"])
+            notebooks = {validate_identifier(name, "notebook name"): parse_items(of["items"])
                          for name, of in document["notebooks"].items()}
         else:
             raise ValueError(f"unknown format {document.get('format')!r}")
@@ -136,7 +136,8 @@ def read_key(path: Path, notebook: str | None = None) -> Key:
     return Key(quiz, notebooks.get(notebook, {}), notebooks)
 
 
-def _items(document: dict) -> dict[str, list[KeyCheck]]:
+def parse_items(document: dict) -> dict[str, list[KeyCheck]]:
+    """A key document's items (grade id -> checks, as ``write_key`` writes them), read."""
     return {
         validate_identifier(grade_id, "grade id"): [
             KeyCheck(

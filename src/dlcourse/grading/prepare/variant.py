@@ -14,12 +14,17 @@ from pathlib import Path
 
 from ... import variants
 from ...protocol import values
-from ...protocol.key import Key, KeyFileError, key_path
+from ...protocol.key import Key, KeyFileError, key_path, parse_items
 from .source import SourceQuiz
 
 #: The student id the release's own key (``keys/<quiz>.json``) is derived for: what the
 #: instructor's notebook in ``source/`` shows unless ``DLCOURSE_STUDENT`` says otherwise.
 RELEASE_STUDENT = "release"
+#: A second id the release runs the solution for, to find which checks vary by student:
+#: those whose key differs between the two (:func:`varied_between`), kept in the release
+#: record (``varied``), so that every student's failed varied item, the release id's
+#: included, says whose numbers it was checked against.
+REFERENCE_STUDENT = "release-reference"
 
 
 def declared(source: SourceQuiz) -> dict | None:
@@ -54,6 +59,21 @@ def cached_path(root: Path, quiz: str, source: SourceQuiz, student: str,
     fingerprint = _digest(released_bytes, source.path.read_bytes(), secret.encode())[:24]
     return (released.parent / "variants" / quiz / fingerprint /
             _digest(student.encode())[:32] / f"{source.name}.json")
+
+
+def varied_between(released: dict[str, dict], reference: dict[str, dict]) -> list[str]:
+    """The names of the checks whose recorded key (``release.record_key``'s items) differs
+    between the release's variant and the reference student's, sorted."""
+    return sorted(varied_checks(Key("", parse_items(released)), Key("", parse_items(reference))))
+
+
+def recorded_varied(root: Path, quiz: str, source: SourceQuiz) -> set[str] | None:
+    """The varied checks of ``source`` that the release recorded, or None for a release
+    that recorded none (made before variants, or of a quiz the same for everyone)."""
+    from .autotest import read_record, record_path
+
+    found = read_record(record_path(root, quiz)).get(source.name, {}).get("varied")
+    return None if found is None else {str(name) for name in found}
 
 
 def varied_checks(released: Key, mine: Key) -> set[str]:
