@@ -2,14 +2,19 @@
 version zero, and each calibration submission in quizzes/<quiz>/ what
 calibration.json records for it (score and each item's status).
 
-The submissions of each quiz are graded as one batch by ``dlcourse autograde``
-with two workers (sandboxed, into a gradebook), as an instructor would. A
-calibration entry's ``files`` are put beside its notebook in the submission
-folder (exported files left from an earlier run, say).
+Every quiz's Part D has numbers that differ by student (:mod:`dlcourse.variants`), so
+each calibration notebook is graded under two student ids, and must score the same
+under both: by the grader (sandboxed, two at a time) under :data:`GRADED_AS`, the id
+the release's own key was derived for, and by Validate under :data:`VALIDATED_AS`,
+whose key is derived from the solution on first use. (One id per calibration, as an
+autograde batch would file them, would cost one run of the solution per calibration;
+autograde's batch itself is tested in tests/grading/.) A calibration entry's ``files``
+are put beside its notebook in the submission folder (exported files left from an
+earlier run, say).
 
 Validate predicts the grade: nbgrader's Validate button, as its handler computes it in
 the course (tests/validate_button.py), gives every calibration submission the same
-status and score on every item as autograde, and its document is what ``dlcourse grade
+status and score on every item as the grader, and its document is what ``dlcourse grade
 --json`` prints. Every item that loses points says why, in the student's terms.
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import re
 import shutil
 import subprocess
@@ -26,12 +32,19 @@ from pathlib import Path
 
 import pytest
 
-from dlcourse.grading.autograde import autograde
+from dlcourse import variants
+from dlcourse.grading.prepare.source import load_source
+from dlcourse.grading.prepare.variant import RELEASE_STUDENT, recorded_varied
+from dlcourse.grading.result import from_json
+from dlcourse.protocol.key import key_path, read_key
 
 from .conftest import QUIZZES, REPO
 from .validate_button import validate_like_the_button
 
 SOLUTION = "instructor_solution"
+#: The two student ids every calibration is graded under (module docstring).
+GRADED_AS = RELEASE_STUDENT
+VALIDATED_AS = "grace"
 
 
 def calibration(quiz: str) -> list[dict]:
@@ -44,10 +57,19 @@ def student_id(case: dict) -> str:
     return "blank_release" if path.parts[0] == "release" else path.stem
 
 
+def grade_as(notebook: str, quiz: str, root: str, student: str) -> dict:
+    """In a worker process: the grader's result document for ``notebook`` filed under
+    ``student``."""
+    from dlcourse.grading.grade import grade_notebook
+
+    return grade_notebook(notebook, quiz=quiz, root=root, student=student).to_json()
+
+
 @pytest.fixture(scope="session")
 def graded(released_course):
-    """quiz -> student id -> result, for the solution and every calibration submission."""
-    results = {}
+    """quiz -> case -> result, for the solution and every calibration submission, graded
+    under :data:`GRADED_AS`."""
+    jobs = {}
     for quiz in QUIZZES:
         cases = {student_id(c): (REPO / c["path"], c.get("files", []))
                  for c in calibration(quiz)}
@@ -58,7 +80,14 @@ def graded(released_course):
             shutil.copy(notebook, folder / f"{quiz}.ipynb")
             for file in files:
                 shutil.copy(REPO / file, folder)
-        results[quiz] = autograde(quiz, workers=2, root=released_course, progress=False)
+            jobs[quiz, student] = str(folder / f"{quiz}.ipynb")
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {job: pool.submit(grade_as, path, job[0], str(released_course), GRADED_AS)
+                   for job, path in jobs.items()}
+        documents = {job: future.result() for job, future in futures.items()}
+    results = {quiz: {} for quiz in QUIZZES}
+    for (quiz, student), document in documents.items():
+        results[quiz][student] = from_json(document)
     return results
 
 
@@ -74,6 +103,18 @@ def test_every_quiz_has_calibration_submissions(quiz):
     assert len(paths) >= 4, "blank, correct-but-different and at least two typical mistakes"
     for path in paths:
         assert (REPO / path).is_file(), path
+
+
+@pytest.mark.parametrize("quiz", QUIZZES)
+def test_every_quiz_has_three_items_of_the_students_own_numbers(released_course, quiz):
+    """Issue 26: at least three items whose key differs by student, as the release found
+    by running the solution for a second student (its record's ``varied``)."""
+    source = load_source(released_course, quiz)
+    varied = recorded_varied(released_course, quiz, source)
+    key = read_key(key_path(quiz, root=released_course), source.name)
+    items = {grade_id for grade_id, checks in key.items.items()
+             if any(check.name in varied for check in checks)}
+    assert len(items) >= 3, sorted(items)
 
 
 @pytest.mark.parametrize("quiz", QUIZZES)
@@ -109,13 +150,19 @@ def test_calibration_feedback_speaks_of_the_students_work(graded, quiz, case):
         assert item.title, f"{item.grade_id} has no question title"
 
 
+def as_student(student: str) -> None:
+    """A Validate worker's set-up: the student id a course folder's README setting gives."""
+    os.environ[variants.STUDENT_VARIABLE] = student
+
+
 @pytest.fixture(scope="session")
 def validated(graded, released_course):
     """quiz -> student id -> what the Validate button answers for the same notebook."""
     jobs = {(quiz, student): str(folder / f"{quiz}.ipynb")
             for quiz in QUIZZES for student in graded[quiz]
             for folder in [released_course / "submitted" / student / quiz]}
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=as_student, initargs=(VALIDATED_AS,)) as pool:
         futures = {job: pool.submit(validate_like_the_button, path, str(released_course))
                    for job, path in jobs.items()}
         answers = {job: future.result() for job, future in futures.items()}
@@ -136,8 +183,14 @@ def test_validate_predicts_the_grade_item_by_item(graded, validated, quiz, case)
     lost = [item for item in autograded["items"]
             if item["score"] is not None and item["score"] < item["max_score"]]
     # the button lists exactly the items that lose points, with the student's message
-    assert [entry["raw_error"] for entry in validation.get("failed", [])
-            if "\n" in entry["source"]] == [item["message"] for item in lost]
+    # (which names the student whose variant a failed item of Part D was checked against)
+    assert [whose_variant(entry["raw_error"], VALIDATED_AS)
+            for entry in validation.get("failed", []) if "\n" in entry["source"]] == \
+        [whose_variant(item["message"], GRADED_AS) for item in lost]
+
+
+def whose_variant(message: str, student: str) -> str:
+    return message.replace(f"variant of student {student!r}", "variant of student S")
 
 
 @pytest.mark.parametrize("quiz", QUIZZES)
@@ -146,7 +199,8 @@ def test_dlcourse_grade_prints_what_validate_shows(validated, released_course, q
     notebook = released_course / "submitted" / "blank_release" / quiz / f"{quiz}.ipynb"
     printed = subprocess.run(
         [str(Path(sys.executable).with_name("dlcourse")), "grade", str(notebook), "--quiz", quiz,
-         "--json"], cwd=released_course, capture_output=True, text=True, timeout=900)
+         "--json"], cwd=released_course, capture_output=True, text=True, timeout=900,
+        env={**os.environ, variants.STUDENT_VARIABLE: VALIDATED_AS})
     assert printed.returncode == 0, printed.stderr
     assert by_item(json.loads(printed.stdout)["items"]) == by_item(
         validated[quiz]["blank_release"]["dlcourse"]["items"])
