@@ -181,3 +181,41 @@ def test_nothing_per_student_can_be_committed(varied_course, tmp_path):
     assert ignored.returncode == 0, f"{in_the_repository} would not be ignored by git"
     source = (FILES / "variant-course" / "source" / QUIZ / f"{QUIZ}.ipynb").read_text()
     assert json.dumps(parameters("erin")["data_seed"]) not in source
+
+
+def test_the_release_records_which_checks_differ_by_student(varied_course):
+    """Found by running the solution for a second id; the letter is everyone's."""
+    from dlcourse.grading.prepare.source import load_source
+    from dlcourse.grading.prepare.variant import recorded_varied
+
+    assert recorded_varied(varied_course, QUIZ, load_source(varied_course, QUIZ)) == VARIED
+
+
+def test_under_the_release_id_a_copied_answer_says_whose_numbers_it_missed(varied_course,
+                                                                         tmp_path):
+    """The release's own id grades against the released key (nothing derived), and its
+    failed varied items still name the variant: the record, not a comparison with the
+    released key, says which checks vary."""
+    from dlcourse.grading.prepare.variant import RELEASE_STUDENT
+
+    path = write(varied_course, tmp_path, copied_from("alice"))
+    result = grade_notebook(path, quiz=QUIZ, root=varied_course, limits=FAST,
+                            student=RELEASE_STUDENT)
+    assert statuses(result) == {"power": "failed", "scaled_mean": "failed", "letter": "passed"}
+    for item in result.items:
+        said = f"checked against the variant of student {RELEASE_STUDENT!r}" in item.message
+        assert said == (item.grade_id in VARIED), item.message
+
+
+def test_a_new_course_secret_regrades_what_was_stored(tmp_path, monkeypatch):
+    """Every student's numbers change with the secret, so a stored result is stale."""
+    root = copy_course(FILES / "variant-course", tmp_path / "course")
+    release(root=root)
+    write(root, root / "submitted" / "carol" / QUIZ, copied_from("carol"))
+    first = autograde(QUIZ, root=root, workers=1, progress=False)
+    assert first["carol"].score == 3
+    monkeypatch.setenv(variants.SECRET_VARIABLE, "another offering's secret")
+    again = autograde(QUIZ, root=root, workers=1, progress=False)
+    # carol's numbers under the new secret are other numbers: her typed-in ones miss them
+    assert statuses(again["carol"]) == {"power": "failed", "scaled_mean": "failed",
+                                        "letter": "passed"}

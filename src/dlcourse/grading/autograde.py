@@ -36,6 +36,7 @@ do not depend on the number of workers: each notebook is graded alone, in a fres
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import shutil
@@ -49,6 +50,7 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
+from .. import variants
 from ..config import find_course_root, validate_identifier
 from ..files import write_atomically
 from ..protocol.key import KeyFileError, key_path, read_key
@@ -57,6 +59,7 @@ from .judge.verdict import not_submitted
 from .prepare.autotest import record_path
 from .prepare.settings import NbgraderSettings, nbgrader_settings
 from .prepare.source import SourceQuiz, load_assignment, notebook_names, source_path
+from .prepare.variant import secret_digest
 from .result import RESULT_FILE, GradeResult, combine, from_json
 from .run.dispatch import as_text, from_text, grading_pool
 from .run.sandbox import check_available
@@ -132,15 +135,34 @@ def _digest(path: Path) -> str:
         return "absent"
 
 
+@functools.lru_cache(maxsize=64)
+def _declares_variant(path: str, digest: str, quiz: str) -> bool:
+    """Whether the source notebook at ``path`` (of that digest: the cache's key) declares
+    numbers that differ by student (:mod:`dlcourse.variants`)."""
+    try:
+        cells = nbformat.read(path, as_version=4).cells
+        return variants.spec_of([c.source for c in cells if c.cell_type == "code"],
+                                quiz) is not None
+    except Exception:  # an unreadable source fails where it is graded, with its reason
+        return False
+
+
 def notebook_prints(root: Path, quiz: str, submission: Submission) -> dict[str, dict]:
     """Per notebook, what its result is graded against: the submitted notebook, its
-    source, the key, the release record and the submission's time (``timestamp.txt``)."""
+    source, the key, the release record and the submission's time (``timestamp.txt``);
+    for a notebook whose numbers differ by student, also the course's secret (as a
+    digest), from which every student's numbers are derived."""
     common = {"key": _digest(key_path(quiz, root=root)),
               "release": _digest(record_path(root, quiz)),
               "timestamp": _digest(submission.folder / TIMESTAMP_FILE)}
-    return {name: {"submission": _digest(submission.path(name)),
-                   "source": _digest(source_path(root, quiz, name)), **common}
-            for name in submission.notebooks}
+    prints = {}
+    for name in submission.notebooks:
+        source = source_path(root, quiz, name)
+        prints[name] = {"submission": _digest(submission.path(name)),
+                        "source": _digest(source), **common}
+        if _declares_variant(str(source), prints[name]["source"], quiz):
+            prints[name]["secret"] = secret_digest()
+    return prints
 
 
 def fingerprint(root: Path, quiz: str, submission: Submission,

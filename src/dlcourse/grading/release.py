@@ -211,7 +211,8 @@ def release_quiz(quiz: str, *, root: Path, limits: execute.Limits) -> Released:
     record_file = autotest.record_path(root, quiz)
     autotest.write_record(record_file, quiz, {
         name: {"autotests": cells.get(name, {}), "unkeyed": recorded[name].unkeyed,
-               **({"varied": varied[name]} if name in varied else {})}
+               **({"varied": varied[name], "secret": variant.secret_digest()}
+                  if name in varied else {})}
         for name in keys})
     folder = root / "release" / quiz
     folder.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 from .. import variants
 from ..protocol.key import Key, KeyFileError, key_path, read_key, write_key
 from .prepare.source import SourceQuiz
-from .prepare.variant import RELEASE_STUDENT, cached_path, declared, environment
+from .prepare.variant import RELEASE_STUDENT, cached_path, declared, environment, released_with
 from .release import record_key
 from .run import execute
 
@@ -33,8 +33,8 @@ def student_key(root: Path, quiz: str, source: SourceQuiz, student: str, *,
     """The key of ``student``'s variant of ``source``, from the cache or derived now by
     running the solution (unsandboxed: it is the instructor's code, as at release).
     Raises :class:`.release.ReleaseError` where the solution cannot be recorded."""
-    if student == RELEASE_STUDENT and secret in (None, variants.course_secret()):
-        # the release derived it already, for this id: ``keys/<quiz>.json``
+    if student == RELEASE_STUDENT and released_with(root, quiz, source, secret):
+        # the release derived it already, for this id and secret: ``keys/<quiz>.json``
         return read_key(key_path(quiz, root=root), source.name)
     path = cached_path(root, quiz, source, student, secret)
     if path.is_file():

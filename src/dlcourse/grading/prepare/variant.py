@@ -67,13 +67,29 @@ def varied_between(released: dict[str, dict], reference: dict[str, dict]) -> lis
     return sorted(varied_checks(Key("", parse_items(released)), Key("", parse_items(reference))))
 
 
+def secret_digest(secret: str | None = None) -> str:
+    """What the release record keeps of the course's secret: a digest, never the secret."""
+    secret = variants.course_secret() if secret is None else secret
+    return hashlib.sha256(b"dlcourse variant secret\0" + secret.encode()).hexdigest()
+
+
+def _recorded(root: Path, quiz: str, source: SourceQuiz) -> dict:
+    from .autotest import read_record, record_path
+
+    return read_record(record_path(root, quiz)).get(source.name, {})
+
+
 def recorded_varied(root: Path, quiz: str, source: SourceQuiz) -> set[str] | None:
     """The varied checks of ``source`` that the release recorded, or None for a release
     that recorded none (made before variants, or of a quiz the same for everyone)."""
-    from .autotest import read_record, record_path
-
-    found = read_record(record_path(root, quiz)).get(source.name, {}).get("varied")
+    found = _recorded(root, quiz, source).get("varied")
     return None if found is None else {str(name) for name in found}
+
+
+def released_with(root: Path, quiz: str, source: SourceQuiz, secret: str | None = None) -> bool:
+    """Whether the released key of ``source`` was derived with this secret (so that it is
+    the key of :data:`RELEASE_STUDENT`'s variant now)."""
+    return _recorded(root, quiz, source).get("secret") == secret_digest(secret)
 
 
 def varied_checks(released: Key, mine: Key) -> set[str]:
