@@ -19,11 +19,15 @@ the course's account in the environment its terminal has:
    autograded item and a free-text one, Validate says the notebook passes (TensorFlow's
    stderr decides nothing), and submits; the due date is moved to the past;
 3. student B runs lesson 01's first cells in ``~/lessons`` (the course package imports
-   in a student's server), answers one item and submits, late;
+   in a student's server), fetches the quiz and runs its set-up cell, which shows him his
+   own variant (issue 26), answers one item, pastes in A's answers to Part D (right for
+   her numbers, not his) and submits, late;
 4. ``nbgrader collect``, ``dlcourse autograde``; the *second* instructor grades A's
    free text in the formgrader with a comment; ``dlcourse feedback``, ``nbgrader
    release_feedback``, ``dlcourse scores --csv > scores.csv`` and the Canvas export;
 5. A fetches her feedback: her score, her own answers and the comment, no hidden test.
+   Her Part D, computed in her server from her variant, scores full marks under her id;
+   B's copy of it scores 0, saying it was checked against his variant.
 
 Then, one test each, what student B cannot read: scores.csv, canvas.csv, the gradebook,
 A's submitted/, autograded/ and feedback/ folders, keys/, source/, A's submission in
@@ -72,6 +76,9 @@ ROLES = {INSTRUCTOR: "instructor", SECOND_INSTRUCTOR: "instructor",
 PASSWORDS = {INSTRUCTOR: "teach-8d1f", SECOND_INSTRUCTOR: "tina-3e90",
              STUDENT_A: "ann-51c0", STUDENT_B: "bob-c27e"}
 B_ANSWERS = ("mc_dtypes_answer",)
+#: Part D of quiz 01, whose numbers differ by student: Bob pastes in Ann's answers to it,
+#: right for her variant and wrong for his (issue 26).
+COPIED_FROM_A = ("broadcast_shape_answer", "min_log_prob_answer", "slope_answer")
 MANUAL_ITEM, MANUAL_SCORE = "ft_tracing", 2.0
 COMMENT = "Good: tracing runs the Python body once per signature; say what that means for print."
 HUB_START_S = 180
@@ -389,8 +396,10 @@ def open_quiz(page, hub: Hub, user: str):
     page.wait_for_selector(f"{PANEL} .jp-Notebook", timeout=120_000)
 
 
-def answer_quiz(page, hub: Hub, user: str, answers: tuple[str, ...]):
-    """Open the fetched quiz, type the instructor's answers into ``answers``, save."""
+def answer_quiz(page, hub: Hub, user: str, answers: tuple[str, ...],
+                typed: dict[str, str] | None = None):
+    """Open the fetched quiz, type the instructor's answers into ``answers`` (or, into the
+    answer cells ``typed`` names, the text it gives), save."""
     open_quiz(page, hub, user)
     student = nbformat.read(Path(pwd.getpwnam(user).pw_dir) / QUIZ / f"{QUIZ}.ipynb",
                             as_version=4)
@@ -399,13 +408,63 @@ def answer_quiz(page, hub: Hub, user: str, answers: tuple[str, ...]):
              if "grade_id" in c.metadata.get("nbgrader", {})}
     cells = page.locator(CELLS)
     expect(cells).to_have_count(len(student.cells), timeout=UI_MS)
-    for grade_id in answers:
+    typed = typed or {}
+    for grade_id in (*answers, *typed):
         cell = cells.nth(index[grade_id])
         cell.scroll_into_view_if_needed()
         if student.cells[index[grade_id]].cell_type == "markdown":
             cell.dblclick()  # a rendered markdown cell opens its editor on a double click
-        type_answer(page, cell, solution(source, grade_id))
+        type_answer(page, cell, typed.get(grade_id) or solution(source, grade_id))
     save(page)
+
+
+def run_setup_cell(page, hub: Hub, user: str) -> str:
+    """Run the fetched quiz's set-up cell in the person's JupyterLab; return its output."""
+    open_quiz(page, hub, user)
+    student = nbformat.read(Path(pwd.getpwnam(user).pw_dir) / QUIZ / f"{QUIZ}.ipynb",
+                            as_version=4)
+    index = next(i for i, c in enumerate(student.cells)
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    cells = page.locator(CELLS)
+    expect(cells).to_have_count(len(student.cells), timeout=UI_MS)
+    cells.nth(index).scroll_into_view_if_needed()
+    run_cell(page, cells.nth(index))
+    shown = cells.nth(index).locator(".jp-OutputArea").inner_text()
+    with contextlib.suppress(Exception):  # the kernel's memory back to the machine
+        page.locator(".lm-MenuBar-itemLabel:text-is('Kernel')").click()
+        page.locator(".lm-Menu-itemLabel:text-is('Shut Down Kernel')").click()
+    return shown
+
+
+def answers_for(student: str, answer_ids: tuple[str, ...]) -> dict[str, str]:
+    """The instructor's answers to ``answer_ids`` worked out for ``student``'s variant, as
+    the literals a copier pastes (``answer_slope = 0.31...``)."""
+    import jax
+    import numpy as np
+
+    from dlcourse import variants
+
+    source = source_quiz()
+    spec = variants.spec_of([c.source for c in source.cells if c.cell_type == "code"], QUIZ)
+    namespace = {"np": np, "jax": jax, "jnp": jax.numpy,
+                 "variant": variants.variant(QUIZ, spec, student=student)}
+    typed = {}
+    for answer_id in answer_ids:
+        exec(solution(source, answer_id), namespace)
+        name = "answer_" + answer_id.removesuffix("_answer")
+        typed[answer_id] = f"{name} = {namespace[name]!r}"
+    return typed
+
+
+def autograded_items(hub: Hub, student: str) -> dict[str, dict]:
+    """Each item of ``student``'s result, by grade id, read as root from autograded/."""
+    import json
+
+    from dlcourse.grading.result import RESULT_FILE
+
+    stored = json.loads((hub.course / "autograded" / student / QUIZ / RESULT_FILE).read_text())
+    notebooks = stored["result"].get("notebooks", {QUIZ: stored["result"]})
+    return {item["grade_id"]: item for item in notebooks[QUIZ]["items"]}
 
 
 def submit(page):
@@ -561,8 +620,9 @@ def semester(hub, browser):
         record["lesson_ran"] = True
     with step(bob, "08-bob-fetched"):
         fetch(bob)
+        record["bob_setup_output"] = run_setup_cell(bob, hub, STUDENT_B)
     with step(bob, "09-bob-answered"):
-        answer_quiz(bob, hub, STUDENT_B, B_ANSWERS)
+        answer_quiz(bob, hub, STUDENT_B, B_ANSWERS, answers_for(STUDENT_A, COPIED_FROM_A))
     with step(bob, "10-bob-submitted-late"):
         submit(bob)
 
@@ -681,6 +741,25 @@ def test_a_students_server_imports_dlcourse_and_runs_lesson_01(hub, semester):
         nbformat.read(copy, as_version=4).cells[0].source
     done = hub.run_as(STUDENT_B, "python", "-c", "import dlcourse; print(dlcourse.__file__)")
     assert Path(done.stdout.strip()).is_relative_to(hub.share / "env")
+
+
+def test_each_student_sees_and_is_graded_on_their_own_variant(hub, semester):
+    """Issue 26 on the hub: Bob's set-up cell shows his own numbers; Ann's answers to
+    Part D, right for her (her score, below, is full marks), earn Bob nothing, and say
+    whose numbers they were checked against."""
+    from dlcourse.grading.variant_keys import student_variant
+
+    shown = semester["bob_setup_output"]
+    mine = student_variant(QUIZ, STUDENT_B, root=REPO)
+    assert f"Your variant of {QUIZ} (student {STUDENT_B!r})" in shown, shown[:500]
+    for name, value in mine.items():
+        assert f"{name} = {value!r}" in shown, (name, shown[:500])
+    assert mine.parameters != student_variant(QUIZ, STUDENT_A, root=REPO).parameters
+    items = autograded_items(hub, STUDENT_B)
+    for answer_id in COPIED_FROM_A:
+        item = items[answer_id.removesuffix("_answer")]
+        assert (item["status"], item["score"]) == ("failed", 0.0), item
+        assert f"checked against the variant of student {STUDENT_B!r}" in item["message"]
 
 
 def test_a_second_instructor_grades_in_the_formgrader(hub, semester):
