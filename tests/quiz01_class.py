@@ -348,6 +348,9 @@ def write_class(root: Path, count: int, seed: int = 0, *, copied: int = 2,
     variants = [answers_of(json.loads((root / case["path"]).read_text()))
                 for case in calibration["submissions"]
                 if Path(case["path"]).parent.name == "calibration"]
+    # one of each way of writing the code cells: a calibration that repeats another's
+    # (mistake_copied_variant is correct_different with Part D pasted in) is no new way
+    variants = list({tuple(v.get(cell) for cell in CODE_CELLS): v for v in variants}.values())
     variants.append({k: "\n".join(line for line in v.split("\n")
                                   if "### BEGIN SOLUTION" not in line
                                   and "### END SOLUTION" not in line)

@@ -46,3 +46,21 @@ def test_the_report_shows_the_pass_rate_by_parameter_in_a_plot_and_a_table():
     assert "Items by the student's own numbers" in html
     assert html.count("data:image/png;base64") == 4  # statuses, discrimination, totals, exponent
     assert "pass rate by the student's exponent" in table(result)
+
+
+def test_gaps_that_chance_makes_in_a_small_class_are_not_shown():
+    """48 students whose 20 items pass or fail at random, whatever their numbers: groups
+    of twelve differ by a quarter on some item by chance, which is no finding."""
+    import random
+
+    rng = random.Random(7)
+    noise = {f"s{i:02d}": {f"item{j:02d}": rng.choice(["passed", "failed"])
+                           for j in range(20)} for i in range(48)}
+    without_the_test = difficulty(QUIZ, SPEC, noise, secret="s", alpha=float("inf"))
+    assert without_the_test, "chance made no gap of 0.25: the class does not test the point"
+    assert difficulty(QUIZ, SPEC, noise, secret="s") == []
+
+
+def test_the_p_value_is_kept_for_each_item():
+    exponent = difficulty(QUIZ, SPEC, statuses(), secret="s")[0]
+    assert exponent.p_values["power"] < 1e-12 < exponent.p_values["letter"]

@@ -8,7 +8,12 @@ for every parameter that has ranges (integers, floats, choices: not seeds) the s
 are split into up to ``bins`` groups of neighbouring values, and each item's pass rate is
 computed per group. A parameter is shown where that teaches something: some item's pass
 rate differs by at least ``shown_from`` between two groups of at least ``min_group``
-students each.
+students each, and by more than chance would make it differ. In a class of fifty, four
+groups of twelve differ by a quarter on some item by chance alone, so a gap counts only
+where a chi-squared test of the item's passes and failures across the groups gives a
+p-value under ``alpha`` divided by the number of (parameter, item) pairs looked at
+(Bonferroni's correction: the report looks at every pair, so one of them would otherwise
+stand out by chance in most classes).
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ class ParameterDifficulty:
     sizes: list[int]
     #: item -> pass rate per group (None: no student of the group has the item)
     pass_rates: dict[str, list[float | None]] = field(default_factory=dict)
+    #: item -> the chi-squared test's p-value for "the groups pass alike" (1.0 where
+    #: fewer than two groups have the item, or every student passed, or none did)
+    p_values: dict[str, float] = field(default_factory=dict)
 
     def widest_gap(self) -> float:
         gaps = [max(r for r in rates if r is not None) - min(r for r in rates if r is not None)
@@ -55,8 +63,18 @@ def _groups(values: dict[str, object], kind: str, bins: int) -> list[tuple[str, 
              else f"{values[g[0]]:g}", g) for g in groups]
 
 
+def _p_value(table: list[list[int]]) -> float:
+    """Chi-squared test of homogeneity of a groups x (passed, not passed) table."""
+    from scipy.stats import chi2_contingency
+
+    table = [row for row in table if sum(row) > 0]
+    if len(table) < 2 or any(sum(column) == 0 for column in zip(*table, strict=True)):
+        return 1.0
+    return float(chi2_contingency(table, correction=False).pvalue)
+
+
 def difficulty(quiz: str, spec: dict, statuses: dict[str, dict[str, str]], *, bins: int = 4,
-               min_group: int = 3, shown_from: float = 0.25,
+               min_group: int = 3, shown_from: float = 0.25, alpha: float = 0.05,
                secret: str | None = None) -> list[ParameterDifficulty]:
     """The parameters worth showing, each with every item's pass rate per group (pure:
     ``statuses`` maps each student to their items' statuses, by grade id)."""
@@ -64,7 +82,7 @@ def difficulty(quiz: str, spec: dict, statuses: dict[str, dict[str, str]], *, bi
     drawn = {student: variants.draw(spec, quiz=quiz, student=student, secret=secret)
              for student in statuses}
     items = sorted({grade_id for of in statuses.values() for grade_id in of})
-    shown = []
+    looked_at = []
     for name, (kind, *_) in spec.items():
         if kind == "seed" or not drawn:
             continue
@@ -72,14 +90,26 @@ def difficulty(quiz: str, spec: dict, statuses: dict[str, dict[str, str]], *, bi
         found = ParameterDifficulty(name, [label for label, _ in groups],
                                     [len(members) for _, members in groups])
         for grade_id in items:
-            rates = []
+            rates, table = [], []
             for _, members in groups:
                 had = [statuses[s][grade_id] for s in members if grade_id in statuses[s]]
-                rates.append(sum(status == "passed" for status in had) / len(had)
-                             if had and len(members) >= min_group else None)
+                passed = sum(status == "passed" for status in had)
+                usable = had and len(members) >= min_group
+                rates.append(passed / len(had) if usable else None)
+                if usable:
+                    table.append([passed, len(had) - passed])
             found.pass_rates[grade_id] = rates
-        if len([size for size in found.sizes if size >= min_group]) >= 2 and \
-                found.widest_gap() >= shown_from:
+            found.p_values[grade_id] = _p_value(table)
+        looked_at.append(found)
+    tests = max(1, sum(len(found.pass_rates) for found in looked_at))
+    shown = []
+    for found in looked_at:
+        beyond_chance = [
+            grade_id for grade_id, rates in found.pass_rates.items()
+            if found.p_values[grade_id] < alpha / tests
+            and (known := [r for r in rates if r is not None])
+            and max(known) - min(known) >= shown_from]
+        if len([size for size in found.sizes if size >= min_group]) >= 2 and beyond_chance:
             shown.append(found)
     return shown
 
